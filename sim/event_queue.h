@@ -1,0 +1,47 @@
+/* The future event set: events ordered by (time, insertion sequence).
+ *
+ * Equal times run in the order they were scheduled, which makes runs
+ * deterministic. Scheduling allocates nothing in the steady state (slots are
+ * recycled through a free list), and cancellation is O(log n) through the
+ * handle returned by sim_queue_push(). The representation is private so a
+ * faster structure can replace it without touching callers. */
+#ifndef SIM_EVENT_QUEUE_H
+#define SIM_EVENT_QUEUE_H
+
+#include <glib.h>
+#include <stdint.h>
+#include "sim_time.h"
+
+typedef void (*SimHandler)(void *ctx, uint64_t arg);
+
+/* A handle naming one scheduled event: slot index and generation, so a stale
+ * handle (event already run or cancelled) is recognised. 0 is never valid. */
+typedef uint64_t SimEventId;
+#define SIM_EVENT_NONE ((SimEventId)0)
+
+typedef struct {
+    SimTime time;
+    SimHandler handler;
+    void *ctx;
+    uint64_t arg;
+} SimEvent;
+
+typedef struct SimQueue SimQueue;
+
+SimQueue *sim_queue_new(void);
+void sim_queue_free(SimQueue *q);
+
+SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *ctx, uint64_t arg);
+
+/* TRUE if the event was pending and is now removed; FALSE for a stale handle. */
+gboolean sim_queue_cancel(SimQueue *q, SimEventId id);
+
+/* Removes the earliest event into *out; FALSE when the queue is empty. */
+gboolean sim_queue_pop(SimQueue *q, SimEvent *out);
+
+/* Time of the earliest event, SIM_TIME_NEVER when empty. */
+SimTime sim_queue_peek_time(const SimQueue *q);
+
+size_t sim_queue_length(const SimQueue *q);
+
+#endif
