@@ -20,7 +20,8 @@ gboolean sim_parse_duration(const char *text, SimTime *out, GError **error);
 /* "500/s", "30k/s", "1.5k/s", "2M/s", "120/m", "3600/h", "0/s"; per second. */
 gboolean sim_parse_rate(const char *text, double *per_second, GError **error);
 
-/* Signed 64-bit integer with optional k/M/G suffix (x1000), e.g. "64", "10k". */
+/* Signed 64-bit integer with an optional k, M or G suffix (x1e3, x1e6, x1e9),
+ * e.g. "64", "10k". */
 gboolean sim_parse_int(const char *text, int64_t *out, GError **error);
 gboolean sim_parse_float(const char *text, double *out, GError **error);
 /* true/false, yes/no, on/off, 1/0 (case-insensitive). */
