@@ -34,9 +34,10 @@ void sim_scenario_free(SimScenario *scenario);
 const SimSchema *sim_scenario_schema(const SimScenario *scenario);
 const char *sim_scenario_origin(const SimScenario *scenario);
 
-/* Sections in file order (a section created only by an override comes
- * last). Unnamed sections required by nobody may be absent: the loader adds
- * an unnamed section with all defaults when the file lacks it. */
+/* Sections in file order. Unnamed sections may be absent from the file:
+ * the loader adds each missing one with all defaults, ahead of the file's
+ * sections, in schema order (so [scenario] always exists). Overrides never
+ * create sections. */
 guint sim_scenario_n_sections(const SimScenario *scenario);
 SimSection *sim_scenario_section_at(const SimScenario *scenario, guint i);
 /* name is NULL for an unnamed kind. */
@@ -48,14 +49,19 @@ const char *sim_section_name(const SimSection *section); /* NULL when unnamed */
 const char *sim_section_label(const SimSection *section);
 
 /* TRUE when the key has a value: given in the file or an override, by a
- * preset, or by a schema default. */
+ * preset, or by a schema default. Keys are those the schema declares for the
+ * section's kind; any other is a programming error (g_error) here and in
+ * the getters below. */
 gboolean sim_section_has(const SimSection *section, const char *key);
-/* Where the value came from: "file", "override", "preset", "default". */
+/* Where the value came from: "file", "override", "preset", "default";
+ * NULL when the key has no value. */
 const char *sim_section_source(const SimSection *section, const char *key);
 
 /* Typed getters. Values were validated at load time, so these cannot fail;
  * asking for a key the schema does not declare with that type, or one with
  * no value, is a programming error (g_error). */
+/* Works for every type: the value as written, trimmed (for STRING and ENUM
+ * keys, the value itself). */
 const char *sim_section_text(const SimSection *section, const char *key);
 int64_t sim_section_int(const SimSection *section, const char *key);
 double sim_section_float(const SimSection *section, const char *key);
@@ -74,7 +80,9 @@ SimSection *sim_section_reference(const SimSection *section, const char *key);
 /* For semantic errors found after loading (say, a workload whose host is a
  * fleet too small): sets SIM_ERROR_INPUT with the same "FILE:LINE: [label]
  * key: ..." prefix as the loader, pointing at the key's line (or the
- * section header when the key came from a default). Returns FALSE. */
+ * section header when the key came from a default, or the --set argument
+ * when it came from an override). `key` may be NULL for an error about the
+ * whole section. Returns FALSE. */
 gboolean sim_section_error(const SimSection *section, const char *key, GError **error,
                            const char *format, ...) G_GNUC_PRINTF(4, 5);
 

@@ -8,6 +8,8 @@
 #define SIM_SCHEMA_H
 
 #include <glib.h>
+#include <stdint.h>
+#include "values.h"
 
 typedef enum {
     SIM_TYPE_STRING,
@@ -65,7 +67,8 @@ SimSchema *sim_schema_new(void);
 void sim_schema_free(SimSchema *schema);
 
 /* The definitions are not copied: they must outlive the schema (use static
- * tables). */
+ * tables). Defaults, bounds and preset values are checked when added, and a
+ * bad one is a programming error (g_error); add a preset after its section. */
 void sim_schema_add_section(SimSchema *schema, const SimSectionDef *section);
 void sim_schema_add_preset(SimSchema *schema, const SimPresetDef *preset);
 
@@ -92,6 +95,43 @@ gboolean sim_schema_check_value(const SimKeyDef *key, const char *text, GError *
 /* The closest candidate by edit distance, or NULL when none is close enough
  * to be a plausible typo. */
 const char *sim_schema_suggest(const char *word, const char *const *candidates, guint n);
+
+/* What a key expects, for messages: "a duration (60s, 250ms)", "one of
+ * client or server", "a reference to a host". Caller frees. */
+char *sim_schema_key_describe(const SimKeyDef *key);
+
+/* Whether a REFERENCE key may name a section of this kind. */
+gboolean sim_schema_reference_allows(const SimKeyDef *key, const char *kind);
+
+/* Section names: [A-Za-z0-9_.-]+, so they fit in --set paths and metric
+ * names. */
+gboolean sim_schema_name_is_valid(const char *name);
+
+/* A value parsed according to its key. STRING and ENUM carry nothing here:
+ * their text is the value. */
+typedef struct {
+    SimValueType type;
+    union {
+        int64_t i;      /* INT */
+        double f;       /* FLOAT; RATE, per second */
+        gboolean b;     /* BOOL */
+        SimTime t;      /* DURATION */
+        SimRange range; /* RANGE */
+        GArray *array;  /* RANGE_LIST: SimRange; ADDRESSES: SimAddress;
+                           SCHEDULE: SimSchedulePoint */
+        SimDist dist;   /* DISTRIBUTION */
+        struct {
+            char *kind;
+            char *name;
+        } ref; /* REFERENCE, "NAME" alone already expanded to its kind */
+    } u;
+} SimValue;
+
+/* sim_schema_check_value, keeping the result. On success `out` must be
+ * released with sim_value_clear; on failure it holds nothing. */
+gboolean sim_schema_parse_value(const SimKeyDef *key, const char *text, SimValue *out,
+                                GError **error);
+void sim_value_clear(SimValue *value);
 
 /* `portsim list keys` as plain text, and as Markdown (docs/scenario-keys.md). */
 GString *sim_schema_describe_text(const SimSchema *schema);
