@@ -1,1 +1,250 @@
-/* placeholder: being written */
+/* The port pool: bitmaps and counters answering "may this port be used?"
+ * in O(1), with free counts kept current so exhaustion costs nothing to
+ * detect (see port_pool.h for the semantics). */
+#include "port_pool.h"
+
+#include <string.h>
+
+/* A remote endpoint, normalised so it can be hashed and compared bytewise. */
+typedef struct {
+    SimAddress addr;
+    uint16_t port;
+} DestKey;
+
+typedef struct {
+    DestKey key; /* first, so a Dest * is also a DestKey * for the hash table */
+    PsDestId id;
+    guint used;  /* ports whose 4-tuple toward this endpoint is in use */
+    uint64_t bits[]; /* one bit per port of the range */
+} Dest;
+
+struct PsPortPool {
+    uint16_t lo, hi;
+    guint size;      /* hi - lo + 1 */
+    guint n_words;   /* 64-bit words per bitmap */
+    uint64_t *reserved;
+    uint64_t *bound;
+    uint32_t *uses;  /* per port: 4-tuples in use through it */
+    guint n_reserved;
+    guint n_bound;
+    guint ports_in_use;
+    guint64 tuples_in_use;
+    GHashTable *dest_index; /* DestKey * -> Dest * */
+    GPtrArray *dests;       /* PsDestId -> Dest * (owned) */
+};
+
+static inline gboolean bit_get(const uint64_t *w, guint i)
+{
+    return (w[i >> 6] >> (i & 63)) & 1;
+}
+
+static inline void bit_set(uint64_t *w, guint i) { w[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+static inline void bit_clear(uint64_t *w, guint i) { w[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+static inline gboolean in_range(const PsPortPool *pool, uint16_t port)
+{
+    return port >= pool->lo && port <= pool->hi;
+}
+
+static inline Dest *dest_at(const PsPortPool *pool, PsDestId id)
+{
+    return g_ptr_array_index(pool->dests, id);
+}
+
+static guint dest_key_hash(gconstpointer p)
+{
+    const DestKey *k = p;
+    /* FNV-1a over the normalised bytes: stable, and good enough for a
+     * table of a few thousand endpoints. */
+    uint32_t h = 2166136261u;
+    h = (h ^ k->addr.family) * 16777619u;
+    for (guint i = 0; i < sizeof k->addr.bytes; i++)
+        h = (h ^ k->addr.bytes[i]) * 16777619u;
+    h = (h ^ (k->port & 0xff)) * 16777619u;
+    h = (h ^ (k->port >> 8)) * 16777619u;
+    return h;
+}
+
+static gboolean dest_key_equal(gconstpointer a, gconstpointer b)
+{
+    const DestKey *x = a, *y = b;
+    return x->port == y->port && x->addr.family == y->addr.family &&
+           memcmp(x->addr.bytes, y->addr.bytes, sizeof x->addr.bytes) == 0;
+}
+
+/* An IPv4 address uses only bytes[0..3]; zero the rest so stray bytes left
+ * by a caller never split one endpoint into two ids. */
+static void dest_key_init(DestKey *k, const SimAddress *remote, uint16_t remote_port)
+{
+    memset(k, 0, sizeof *k);
+    k->addr.family = remote->family;
+    memcpy(k->addr.bytes, remote->bytes, remote->family == 4 ? 4 : sizeof k->addr.bytes);
+    k->port = remote_port;
+}
+
+PsPortPool *ps_pool_new(uint16_t lo, uint16_t hi)
+{
+    g_return_val_if_fail(lo >= 1 && lo <= hi, NULL);
+    PsPortPool *pool = g_new0(PsPortPool, 1);
+    pool->lo = lo;
+    pool->hi = hi;
+    pool->size = (guint)hi - lo + 1;
+    pool->n_words = (pool->size + 63) / 64;
+    pool->reserved = g_new0(uint64_t, pool->n_words);
+    pool->bound = g_new0(uint64_t, pool->n_words);
+    pool->uses = g_new0(uint32_t, pool->size);
+    pool->dest_index = g_hash_table_new(dest_key_hash, dest_key_equal);
+    pool->dests = g_ptr_array_new_with_free_func(g_free);
+    return pool;
+}
+
+void ps_pool_free(PsPortPool *pool)
+{
+    if (!pool)
+        return;
+    g_hash_table_destroy(pool->dest_index);
+    g_ptr_array_free(pool->dests, TRUE);
+    g_free(pool->reserved);
+    g_free(pool->bound);
+    g_free(pool->uses);
+    g_free(pool);
+}
+
+uint16_t ps_pool_lo(const PsPortPool *pool) { return pool->lo; }
+
+uint16_t ps_pool_hi(const PsPortPool *pool) { return pool->hi; }
+
+void ps_pool_reserve(PsPortPool *pool, uint16_t lo, uint16_t hi)
+{
+    g_return_if_fail(pool != NULL && lo <= hi);
+    /* Free counts assume no reserved port is in use: reserve before use. */
+    g_return_if_fail(ps_pool_is_empty(pool));
+    guint from = MAX(lo, pool->lo), to = MIN(hi, pool->hi);
+    if (from > to)
+        return; /* entirely outside the range */
+    for (guint p = from; p <= to; p++) {
+        guint i = p - pool->lo;
+        if (!bit_get(pool->reserved, i)) {
+            bit_set(pool->reserved, i);
+            pool->n_reserved++;
+        }
+    }
+}
+
+gboolean ps_pool_is_reserved(const PsPortPool *pool, uint16_t port)
+{
+    return in_range(pool, port) && bit_get(pool->reserved, port - pool->lo);
+}
+
+guint ps_pool_capacity(const PsPortPool *pool) { return pool->size - pool->n_reserved; }
+
+PsDestId ps_pool_dest(PsPortPool *pool, const SimAddress *remote, uint16_t remote_port)
+{
+    g_return_val_if_fail(pool != NULL && remote != NULL, 0);
+    DestKey key;
+    dest_key_init(&key, remote, remote_port);
+    Dest *d = g_hash_table_lookup(pool->dest_index, &key);
+    if (d)
+        return d->id;
+    /* One allocation per endpoint (its bitmap inline), none per port. */
+    d = g_malloc0(sizeof(Dest) + pool->n_words * sizeof(uint64_t));
+    d->key = key;
+    d->id = pool->dests->len;
+    g_ptr_array_add(pool->dests, d);
+    g_hash_table_insert(pool->dest_index, &d->key, d);
+    return d->id;
+}
+
+guint ps_pool_n_dests(const PsPortPool *pool) { return pool->dests->len; }
+
+gboolean ps_pool_connect_ok(const PsPortPool *pool, PsDestId dest, uint16_t port)
+{
+    g_return_val_if_fail(dest < pool->dests->len, FALSE);
+    if (!in_range(pool, port))
+        return FALSE;
+    guint i = port - pool->lo;
+    /* Reserved and bound ports can be tested together: one OR per word. */
+    if (((pool->reserved[i >> 6] | pool->bound[i >> 6]) >> (i & 63)) & 1)
+        return FALSE;
+    return !bit_get(dest_at(pool, dest)->bits, i);
+}
+
+guint ps_pool_connect_free(const PsPortPool *pool, PsDestId dest)
+{
+    g_return_val_if_fail(dest < pool->dests->len, 0);
+    /* Bound ports carry no dest bit (bind_ok needs an unused port and
+     * connect_ok an unbound one), so the two never overlap. */
+    return ps_pool_capacity(pool) - pool->n_bound - dest_at(pool, dest)->used;
+}
+
+void ps_pool_connect_take(PsPortPool *pool, PsDestId dest, uint16_t port)
+{
+    g_return_if_fail(ps_pool_connect_ok(pool, dest, port));
+    guint i = port - pool->lo;
+    Dest *d = dest_at(pool, dest);
+    bit_set(d->bits, i);
+    d->used++;
+    pool->tuples_in_use++;
+    if (pool->uses[i]++ == 0)
+        pool->ports_in_use++;
+}
+
+void ps_pool_connect_release(PsPortPool *pool, PsDestId dest, uint16_t port)
+{
+    g_return_if_fail(ps_pool_tuple_in_use(pool, dest, port));
+    guint i = port - pool->lo;
+    Dest *d = dest_at(pool, dest);
+    bit_clear(d->bits, i);
+    d->used--;
+    pool->tuples_in_use--;
+    if (--pool->uses[i] == 0)
+        pool->ports_in_use--;
+}
+
+gboolean ps_pool_tuple_in_use(const PsPortPool *pool, PsDestId dest, uint16_t port)
+{
+    g_return_val_if_fail(dest < pool->dests->len, FALSE);
+    return in_range(pool, port) && bit_get(dest_at(pool, dest)->bits, port - pool->lo);
+}
+
+gboolean ps_pool_bind_ok(const PsPortPool *pool, uint16_t port)
+{
+    if (!in_range(pool, port))
+        return FALSE;
+    guint i = port - pool->lo;
+    return !bit_get(pool->reserved, i) && !bit_get(pool->bound, i) && pool->uses[i] == 0;
+}
+
+guint ps_pool_bind_free(const PsPortPool *pool)
+{
+    /* Every port in use is a non-reserved one (take refuses reserved). */
+    return ps_pool_capacity(pool) - pool->ports_in_use;
+}
+
+void ps_pool_bind_take(PsPortPool *pool, uint16_t port)
+{
+    g_return_if_fail(ps_pool_bind_ok(pool, port));
+    bit_set(pool->bound, port - pool->lo);
+    pool->n_bound++;
+    pool->ports_in_use++;
+}
+
+void ps_pool_bind_release(PsPortPool *pool, uint16_t port)
+{
+    g_return_if_fail(ps_pool_is_bound(pool, port));
+    bit_clear(pool->bound, port - pool->lo);
+    pool->n_bound--;
+    pool->ports_in_use--;
+}
+
+gboolean ps_pool_is_bound(const PsPortPool *pool, uint16_t port)
+{
+    return in_range(pool, port) && bit_get(pool->bound, port - pool->lo);
+}
+
+guint ps_pool_ports_in_use(const PsPortPool *pool) { return pool->ports_in_use; }
+
+guint64 ps_pool_tuples_in_use(const PsPortPool *pool) { return pool->tuples_in_use; }
+
+gboolean ps_pool_is_empty(const PsPortPool *pool) { return pool->ports_in_use == 0; }
