@@ -32,7 +32,8 @@ SimStats *sim_engine_stats(SimEngine *engine);
 SimSeries *sim_engine_series(SimEngine *engine);
 
 /* Samples the series at 0, interval, 2*interval, ... up to and including
- * `until` (plus a final row at `until` when it is not a multiple). */
+ * `until` (plus a final row at `until` when it is not a multiple). The row
+ * at time t is taken after every event at time t has run. */
 void sim_engine_sample_every(SimEngine *engine, SimTime interval, SimTime until);
 
 /* Called about every `wall_interval_ms` of wall-clock time while running;
