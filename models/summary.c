@@ -1,1 +1,172 @@
-/* placeholder: being written */
+/* summary.json: what a planner reads first and what a CI gates on. */
+#include "network_internal.h"
+
+#include <math.h>
+
+static void add_time_or_null(JsonBuilder *b, const char *member, SimTime t)
+{
+    json_builder_set_member_name(b, member);
+    if (t == SIM_TIME_NEVER)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_double_value(b, sim_time_to_seconds(t));
+}
+
+static void add_int(JsonBuilder *b, const char *member, gint64 v)
+{
+    json_builder_set_member_name(b, member);
+    json_builder_add_int_value(b, v);
+}
+
+static void add_double(JsonBuilder *b, const char *member, double v)
+{
+    json_builder_set_member_name(b, member);
+    if (isfinite(v))
+        json_builder_add_double_value(b, v);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void add_string(JsonBuilder *b, const char *member, const char *v)
+{
+    json_builder_set_member_name(b, member);
+    json_builder_add_string_value(b, v);
+}
+
+/* Attempts, outcomes and load of one entity. */
+static void add_outcomes(JsonBuilder *b, const PsMetrics *m, double duration_s)
+{
+    gint64 attempts = m->attempts->value;
+    add_int(b, "attempts", attempts);
+    add_int(b, "successes", m->successes->value);
+    add_int(b, "failures", m->failures->value);
+    add_double(b, "failure_ratio", attempts ? (double)m->failures->value / attempts : 0.0);
+    json_builder_set_member_name(b, "failures_by_reason");
+    json_builder_begin_object(b);
+    for (int r = 0; r < PS_FAIL_N; r++)
+        add_int(b, ps_fail_reason_name((PsFailReason)r), m->by_reason[r]->value);
+    json_builder_end_object(b);
+    add_time_or_null(b, "first_failure_s", m->first_failure);
+    add_double(b, "offered_per_s", attempts / duration_s);
+    add_double(b, "carried_per_s", m->successes->value / duration_s);
+    gint64 allocs = m->allocations->value;
+    add_double(b, "mean_probes_per_allocation",
+               allocs ? (double)m->probes->value / allocs : NAN);
+}
+
+static void add_pool(JsonBuilder *b, const PsPool *pool, guint n_dests, SimTime end,
+                     double duration_s)
+{
+    char abuf[SIM_ADDRESS_STRLEN];
+    guint capacity = ps_pool_capacity(pool->ports);
+    json_builder_begin_object(b);
+    add_string(b, "address", sim_address_format(&pool->address, abuf));
+    add_int(b, "capacity_ports", capacity);
+    add_int(b, "destinations", n_dests);
+    add_int(b, "capacity_tuples", (gint64)capacity * n_dests);
+    add_int(b, "peak_ports_in_use", pool->m.ports_in_use->max);
+    add_time_or_null(b, "peak_ports_in_use_at_s",
+                     pool->m.ports_in_use->max > 0 ? pool->m.ports_in_use->max_at
+                                                   : SIM_TIME_NEVER);
+    add_double(b, "peak_port_utilization", capacity ? (double)pool->m.ports_in_use->max / capacity
+                                                    : NAN);
+    add_int(b, "peak_active_tuples", pool->m.active->max);
+    add_int(b, "peak_time_wait_tuples", pool->m.time_wait->max);
+    add_double(b, "mean_ports_in_use", sim_gauge_mean(pool->m.ports_in_use, end));
+    add_outcomes(b, &pool->m, duration_s);
+    add_double(b, "p99_probes_per_allocation", sim_histogram_quantile(pool->probe_hist, 0.99));
+    add_double(b, "max_probes_per_allocation", sim_histogram_count(pool->probe_hist)
+                                                   ? sim_histogram_max(pool->probe_hist)
+                                                   : NAN);
+    json_builder_end_object(b);
+}
+
+JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean complete)
+{
+    double duration_s = sim_time_to_seconds(duration);
+    SimSection *sc = sim_scenario_find(net->scenario, "scenario", NULL);
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    add_string(b, "portsim_version", PORTSIM_VERSION);
+    add_string(b, "scenario", sim_section_has(sc, "name") ? sim_section_text(sc, "name") : "");
+    add_int(b, "seed", sim_section_int(sc, "seed"));
+    add_double(b, "duration_s", duration_s);
+    json_builder_set_member_name(b, "complete");
+    json_builder_add_boolean_value(b, complete);
+    add_int(b, "events", (gint64)sim_engine_events_run(net->engine));
+
+    json_builder_set_member_name(b, "overall");
+    json_builder_begin_object(b);
+    add_outcomes(b, &net->total, duration_s);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "hosts");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < net->hosts->len; i++) {
+        const PsHost *h = net->hosts->pdata[i];
+        json_builder_begin_object(b);
+        add_string(b, "name", h->name);
+        add_string(b, "allocator", h->allocator_name);
+        g_autofree char *range = g_strdup_printf("%lld-%lld", (long long)h->range.lo,
+                                                 (long long)h->range.hi);
+        add_string(b, "ephemeral_range", range);
+        add_double(b, "time_wait_s", sim_time_to_seconds(h->time_wait));
+        add_int(b, "addresses", h->pools->len);
+        add_int(b, "peak_ports_in_use", h->m.ports_in_use->max);
+        add_int(b, "peak_active_tuples", h->m.active->max);
+        add_int(b, "peak_time_wait_tuples", h->m.time_wait->max);
+        add_outcomes(b, &h->m, duration_s);
+        json_builder_set_member_name(b, "pools");
+        json_builder_begin_array(b);
+        for (guint p = 0; p < h->pools->len; p++)
+            add_pool(b, h->pools->pdata[p], h->n_dests, duration, duration_s);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "servers");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < net->servers->len; i++) {
+        const PsServer *s = net->servers->pdata[i];
+        json_builder_begin_object(b);
+        add_string(b, "name", s->name);
+        add_int(b, "endpoints", s->endpoints->len);
+        add_int(b, "peak_connections", s->established->max);
+        add_int(b, "peak_time_wait", s->time_wait_gauge->max);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "workloads");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < net->workloads->len; i++) {
+        const PsWorkload *w = net->workloads->pdata[i];
+        json_builder_begin_object(b);
+        add_string(b, "name", w->name);
+        add_string(b, "host", w->host->name);
+        add_string(b, "target", w->server->name);
+        add_double(b, "expected_attempts", ps_arrival_expected(w->arrival));
+        add_outcomes(b, &w->m, duration_s);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    /* Invariant 2 of DESIGN.md, checked on every run. */
+    PsTotals t;
+    ps_network_totals(net, &t);
+    json_builder_set_member_name(b, "conservation");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "drained");
+    json_builder_add_boolean_value(b, ps_network_live_connections(net) == 0);
+    json_builder_set_member_name(b, "pools_empty");
+    json_builder_add_boolean_value(b, ps_network_pools_empty(net));
+    json_builder_set_member_name(b, "attempts_accounted");
+    json_builder_add_boolean_value(b, t.attempts == t.successes + t.failures);
+    json_builder_end_object(b);
+
+    json_builder_end_object(b);
+    JsonNode *root = json_builder_get_root(b);
+    g_object_unref(b);
+    return root;
+}
