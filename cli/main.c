@@ -1,1 +1,89 @@
-int main(void) { return 0; }
+/* portsim: the one place that wires models, engine and plots together. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "sim_error.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run a scenario and write its results (timeseries, summary, plots)"},
+    {"check", cmd_check, "validate a scenario without running it"},
+    {"list", cmd_list, "list keys, allocators, presets or scenarios"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: portsim COMMAND [OPTIONS] ...\n\n"
+            "Simulates how clients, servers, NAT boxes and load balancers run out of\n"
+            "ephemeral ports, and reports exhaustion curves.\n\nCommands:\n");
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'portsim COMMAND --help' describes a command's options.\n"
+                 "Example: portsim run scenarios/flash-sale.ini\n"
+                 "Exit codes: 0 success, 1 run-time failure, 2 bad usage or bad scenario.\n");
+}
+
+gboolean cli_parse_options(GOptionContext *context, int *argc, char ***argv)
+{
+    GError *error = NULL;
+    if (!g_option_context_parse(context, argc, argv, &error)) {
+        fprintf(stderr, "portsim: %s (see --help)\n", error->message);
+        g_error_free(error);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+int cli_report_error(const GError *error)
+{
+    fprintf(stderr, "portsim: %s\n", error->message);
+    return error->domain == SIM_ERROR && error->code == SIM_ERROR_RUNTIME ? EXIT_RUNTIME
+                                                                          : EXIT_USAGE;
+}
+
+char *cli_scenario_name(const char *path, const char *name_key)
+{
+    if (name_key && *name_key)
+        return g_strdup(name_key);
+    char *base = g_path_get_basename(path);
+    if (g_str_has_suffix(base, ".ini"))
+        base[strlen(base) - 4] = '\0';
+    return base;
+}
+
+int main(int argc, char **argv)
+{
+    /* Numbers in files must not depend on the user's locale. */
+    setlocale(LC_ALL, "C");
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            char *help_argv[] = {argv[2], (char *)"--help", NULL};
+            for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+                if (!strcmp(commands[i].name, argv[2]))
+                    return commands[i].run(2, help_argv);
+        }
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("portsim %s\n", PORTSIM_VERSION);
+        return EXIT_OK;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (!strcmp(commands[i].name, cmd))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "portsim: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

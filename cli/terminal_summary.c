@@ -1,1 +1,137 @@
-/* placeholder: being written */
+#include "terminal_summary.h"
+
+#include <math.h>
+#include <string.h>
+
+char *cli_format_seconds(double s)
+{
+    if (s < 60)
+        return g_strdup_printf("%.1fs", s);
+    gint64 whole = (gint64)s;
+    double frac = s - (double)whole;
+    if (s < 3600)
+        return g_strdup_printf("%lldm%04.1fs", (long long)(whole / 60), (double)(whole % 60) + frac);
+    return g_strdup_printf("%lldh%02lldm%02llds", (long long)(whole / 3600),
+                           (long long)(whole % 3600 / 60), (long long)(whole % 60));
+}
+
+char *cli_format_count(gint64 n)
+{
+    char digits[32];
+    g_snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+    GString *out = g_string_new(n < 0 ? "-" : "");
+    size_t len = strlen(digits);
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, digits[i]);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static gint64 member_int(JsonObject *o, const char *name)
+{
+    return json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
+}
+
+static double member_double(JsonObject *o, const char *name)
+{
+    if (!json_object_has_member(o, name) || json_object_get_null_member(o, name))
+        return NAN;
+    return json_object_get_double_member(o, name);
+}
+
+/* "512,345 EADDRNOTAVAIL" or "0". */
+static char *failures_text(JsonObject *o)
+{
+    gint64 failures = member_int(o, "failures");
+    g_autofree char *count = cli_format_count(failures);
+    if (failures == 0)
+        return g_strdup("0");
+    JsonObject *reasons = json_object_get_object_member(o, "failures_by_reason");
+    GString *s = g_string_new(count);
+    GList *names = json_object_get_members(reasons);
+    const char *sep = " ";
+    for (GList *l = names; l; l = l->next)
+        if (json_object_get_int_member(reasons, l->data) > 0) {
+            g_string_append_printf(s, "%s%s", sep, (const char *)l->data);
+            sep = "+";
+        }
+    g_list_free(names);
+    return g_string_free(s, FALSE);
+}
+
+GString *cli_terminal_summary(JsonNode *summary)
+{
+    JsonObject *root = json_node_get_object(summary);
+    GString *out = g_string_new(NULL);
+    double duration = member_double(root, "duration_s");
+    g_autofree char *dur = cli_format_seconds(duration);
+    g_autofree char *events = cli_format_count(member_int(root, "events"));
+    g_string_append_printf(out, "%s: %s simulated, seed %lld, %s events%s\n\n",
+                           json_object_get_string_member(root, "scenario"), dur,
+                           (long long)member_int(root, "seed"), events,
+                           json_object_get_boolean_member(root, "complete")
+                               ? ""
+                               : " (INTERRUPTED: partial results)");
+    g_string_append_printf(out, "  %-28s %9s %17s %13s %26s %10s %10s\n", "host pool", "capacity",
+                           "peak ports in use", "first failure", "failed attempts", "offered/s",
+                           "carried/s");
+
+    const char *worst_pool = NULL;
+    double worst_failure = INFINITY, worst_util = -1;
+    gint64 worst_capacity = 0;
+    JsonArray *hosts = json_object_get_array_member(root, "hosts");
+    for (guint h = 0; h < json_array_get_length(hosts); h++) {
+        JsonObject *host = json_array_get_object_element(hosts, h);
+        JsonArray *pools = json_object_get_array_member(host, "pools");
+        for (guint p = 0; p < json_array_get_length(pools); p++) {
+            JsonObject *pool = json_array_get_object_element(pools, p);
+            g_autofree char *label = g_strdup_printf(
+                "%s %s", json_object_get_string_member(host, "name"),
+                json_object_get_string_member(pool, "address"));
+            gint64 capacity = member_int(pool, "capacity_ports");
+            gint64 peak = member_int(pool, "peak_ports_in_use");
+            double util = member_double(pool, "peak_port_utilization");
+            double first = member_double(pool, "first_failure_s");
+            g_autofree char *cap_s = cli_format_count(capacity);
+            g_autofree char *peak_s = cli_format_count(peak);
+            g_autofree char *peak_col = g_strdup_printf("%s (%.1f%%)", peak_s, 100.0 * util);
+            g_autofree char *first_s = isnan(first) ? g_strdup("none") : cli_format_seconds(first);
+            g_autofree char *fail_s = failures_text(pool);
+            g_string_append_printf(out, "  %-28s %9s %17s %13s %26s %10.1f %10.1f\n", label,
+                                   cap_s, peak_col, first_s, fail_s,
+                                   member_double(pool, "offered_per_s"),
+                                   member_double(pool, "carried_per_s"));
+            if (!isnan(first) && first < worst_failure) {
+                worst_failure = first;
+                worst_pool = json_object_get_string_member(host, "name");
+                worst_capacity = capacity;
+            }
+            if (isnan(first) && util > worst_util)
+                worst_util = util;
+        }
+    }
+
+    JsonObject *overall = json_object_get_object_member(root, "overall");
+    gint64 attempts = member_int(overall, "attempts");
+    g_autofree char *attempts_s = cli_format_count(attempts);
+    g_string_append(out, "\n");
+    if (worst_pool) {
+        g_autofree char *when = cli_format_seconds(worst_failure);
+        g_autofree char *cap = cli_format_count(worst_capacity);
+        g_string_append_printf(out,
+                               "Verdict: connections start failing at %s: host %s had no free "
+                               "port (%s per address and destination, all in use or in "
+                               "TIME_WAIT); %.2f%% of %s attempts failed.\n",
+                               when, worst_pool, cap,
+                               100.0 * member_double(overall, "failure_ratio"), attempts_s);
+    } else {
+        g_string_append_printf(out,
+                               "Verdict: no connection failed in %s attempts; the busiest pool "
+                               "peaked at %.1f%% of its ports (%.1f%% headroom).\n",
+                               attempts_s, 100.0 * MAX(worst_util, 0.0),
+                               100.0 * (1.0 - MAX(worst_util, 0.0)));
+    }
+    return out;
+}
