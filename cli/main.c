@@ -59,8 +59,9 @@ char *cli_scenario_name(const char *path, const char *name_key)
 
 int main(int argc, char **argv)
 {
-    /* Numbers in files must not depend on the user's locale. */
-    setlocale(LC_ALL, "C");
+    /* Messages may follow the user's locale; numbers never do. */
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -70,8 +71,11 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(cmd, "help") == 0) {
             char *help_argv[] = {argv[2], (char *)"--help", NULL};
             for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-                if (!strcmp(commands[i].name, argv[2]))
+                if (!strcmp(commands[i].name, argv[2])) {
+                    g_autofree char *full = g_strconcat("portsim ", argv[2], NULL);
+                    g_set_prgname(full);
                     return commands[i].run(2, help_argv);
+                }
         }
         usage(stdout);
         return EXIT_OK;
@@ -81,8 +85,12 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-        if (!strcmp(commands[i].name, cmd))
+        if (!strcmp(commands[i].name, cmd)) {
+            /* "Usage: portsim run ..." in the subcommand's --help */
+            g_autofree char *full = g_strconcat("portsim ", cmd, NULL);
+            g_set_prgname(full);
             return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "portsim: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

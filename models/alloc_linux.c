@@ -122,10 +122,23 @@ static void linux_destroy(void *state)
 
 /* One parity pass: remaining/2 candidates lo + (offset + i) % remaining,
  * i = 0, 2, 4, ... Returns the step index i of the port accepted, or -1. */
-static int scan_pass(const LinuxState *st, uint32_t offset, PsPortTest test, void *ctx,
-                     uint32_t *probes, uint16_t *port)
+static int scan_pass(const LinuxState *st, const PsAllocRequest *req, uint32_t offset,
+                     PsPortTest test, void *ctx, uint32_t *probes, uint16_t *port)
 {
     uint32_t pos = offset % st->remaining;
+    if (req->scan) {
+        /* remaining/2 candidates of one parity, found a word at a time. */
+        uint32_t count = (st->remaining + 1) / 2;
+        uint32_t step = st->remaining > 1 ? 2 : 1; /* a 1-port range */
+        int64_t k = req->scan(req->scan_ctx, pos, step, count, st->remaining);
+        if (k < 0) {
+            *probes += count;
+            return -1;
+        }
+        *probes += (uint32_t)k + 1;
+        *port = (uint16_t)(st->lo + (pos + 2 * (uint32_t)k) % st->remaining);
+        return (int)(2 * k);
+    }
     for (uint32_t i = 0; i < st->remaining; i += 2) {
         ++*probes;
         if (test(ctx, (uint16_t)(st->lo + pos))) {
@@ -150,9 +163,9 @@ static int linux_pick(void *state, const PsAllocRequest *req, PsPortTest test, v
         /* bind(0): a fresh random odd offset each call (the parity opposite
          * to connect()), then the other parity; no shared state moves. */
         uint32_t offset = sim_rng_below(&st->rng, st->remaining) | 1;
-        if (scan_pass(st, offset, test, ctx, probes, &port) >= 0)
+        if (scan_pass(st, req, offset, test, ctx, probes, &port) >= 0)
             return port;
-        if (st->remaining > 1 && scan_pass(st, offset - 1, test, ctx, probes, &port) >= 0)
+        if (st->remaining > 1 && scan_pass(st, req, offset - 1, test, ctx, probes, &port) >= 0)
             return port;
         return -1;
     }
@@ -162,9 +175,9 @@ static int linux_pick(void *state, const PsAllocRequest *req, PsPortTest test, v
     /* u32 arithmetic, wrapping, as the table slots are 32-bit counters */
     uint32_t offset = ((uint32_t)(*slot + (uint32_t)(h >> 32))) % st->remaining;
     offset &= ~1u; /* first pass: the parity of lo */
-    int i = scan_pass(st, offset, test, ctx, probes, &port);
+    int i = scan_pass(st, req, offset, test, ctx, probes, &port);
     if (i < 0 && st->remaining > 1)
-        i = scan_pass(st, offset + 1, test, ctx, probes, &port);
+        i = scan_pass(st, req, offset + 1, test, ctx, probes, &port);
     if (i < 0)
         return -1;
     /* Move this destination's cursor past the port, by a small random

@@ -23,6 +23,11 @@ static int random_pick(void *state, const PsAllocRequest *req, PsPortTest test, 
 {
     RandomState *st = state;
     uint32_t idx = sim_rng_below(&st->rng, st->size);
+    if (req->scan) {
+        int64_t k = req->scan(req->scan_ctx, idx, 1, st->size, st->size);
+        *probes = k < 0 ? st->size : (uint32_t)k + 1;
+        return k < 0 ? -1 : (int)(st->lo + (idx + k) % st->size);
+    }
     for (uint32_t n = 1; n <= st->size; n++) {
         uint16_t port = (uint16_t)(st->lo + idx);
         if (test(ctx, port)) {

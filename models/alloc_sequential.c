@@ -23,6 +23,17 @@ static int seq_pick(void *state, const PsAllocRequest *req, PsPortTest test, voi
 {
     SeqState *st = state;
     uint32_t idx = st->next;
+    if (req->scan) {
+        int64_t k = req->scan(req->scan_ctx, idx, 1, st->size, st->size);
+        if (k < 0) {
+            *probes = st->size;
+            return -1;
+        }
+        uint32_t at = (uint32_t)((idx + k) % st->size);
+        st->next = at + 1 == st->size ? 0 : at + 1;
+        *probes = (uint32_t)k + 1;
+        return st->lo + at;
+    }
     for (uint32_t n = 1; n <= st->size; n++) {
         uint16_t port = (uint16_t)(st->lo + idx);
         if (++idx == st->size)

@@ -15,6 +15,8 @@ static const PsAllocatorClass *const builtin[] = {
 struct PsAllocator {
     const PsAllocatorClass *klass;
     void *state;
+    uint16_t lo, hi;
+    gboolean scan; /* offer the pool's word-at-a-time search to pick() */
 };
 
 const PsAllocatorClass *ps_allocator_class_find(const char *name)
@@ -65,6 +67,9 @@ PsAllocator *ps_allocator_new(const PsAllocatorClass *klass, uint16_t lo, uint16
     }
     PsAllocator *alloc = g_new0(PsAllocator, 1);
     alloc->klass = klass;
+    alloc->lo = lo;
+    alloc->hi = hi;
+    alloc->scan = TRUE;
     alloc->state = klass->create(lo, hi, rng);
     return alloc;
 }
@@ -101,6 +106,26 @@ static gboolean bind_test(void *ctx, uint16_t port)
     return ps_pool_bind_ok(t->pool, port);
 }
 
+static int64_t connect_scan(void *ctx, uint32_t start, uint32_t step, uint32_t count,
+                            uint32_t span)
+{
+    const TestCtx *t = ctx;
+    return ps_pool_first_usable(t->pool, t->dest, FALSE, start, step, count, span);
+}
+
+static int64_t bind_scan(void *ctx, uint32_t start, uint32_t step, uint32_t count,
+                         uint32_t span)
+{
+    const TestCtx *t = ctx;
+    return ps_pool_first_usable(t->pool, 0, TRUE, start, step, count, span);
+}
+
+void ps_allocator_set_scan(PsAllocator *alloc, gboolean enabled)
+{
+    g_return_if_fail(alloc != NULL);
+    alloc->scan = enabled;
+}
+
 int ps_allocator_take(PsAllocator *alloc, PsPortPool *pool, PsDestId dest,
                       const PsAllocRequest *req, uint32_t *probes)
 {
@@ -119,7 +144,16 @@ int ps_allocator_take(PsAllocator *alloc, PsPortPool *pool, PsDestId dest,
 
     TestCtx ctx = { pool, dest };
     PsPortTest test = connect ? connect_test : bind_test;
-    int port = alloc->klass->pick(alloc->state, req, test, &ctx, probes);
+    PsAllocRequest r = *req;
+    r.scan = NULL;
+    r.scan_ctx = NULL;
+    /* Offsets are relative to the allocator's range: only valid when it is
+     * the pool's. */
+    if (alloc->scan && alloc->lo == ps_pool_lo(pool) && alloc->hi == ps_pool_hi(pool)) {
+        r.scan = connect ? connect_scan : bind_scan;
+        r.scan_ctx = &ctx;
+    }
+    int port = alloc->klass->pick(alloc->state, &r, test, &ctx, probes);
     if (port < 0)
         return -1;
     /* A strategy (perhaps a plugin) must not return a port it was refused. */

@@ -20,12 +20,24 @@ typedef enum {
     PS_ALLOC_BIND,    /* bind(addr, 0): an exclusive port */
 } PsAllocMode;
 
+/* A fast equivalent of calling test() on candidates in turn, which the
+ * wrapper offers to strategies that walk an arithmetic sequence: among the
+ * offsets start, start+step, ... (count of them, wrapping at span) from the
+ * range's low end, the index of the first port test() would accept, or -1.
+ * step is 1 or 2 (with 2, span even). */
+typedef int64_t (*PsScanFn)(void *scan_ctx, uint32_t start, uint32_t step, uint32_t count,
+                            uint32_t span);
+
 typedef struct {
     PsAllocMode mode;
     const SimAddress *local;
     const SimAddress *remote; /* NULL for BIND */
     uint16_t remote_port;     /* 0 for BIND */
     SimTime now;
+    /* Set by ps_allocator_take() (NULL otherwise): strategies may use it
+     * instead of a candidate loop; the answer and probe count must match. */
+    PsScanFn scan;
+    void *scan_ctx;
 } PsAllocRequest;
 
 /* Asked of each candidate: may this port be used? */
@@ -70,5 +82,10 @@ const char *ps_allocator_name(const PsAllocator *alloc);
  * all the attempt fails at once, charging exhausted_probes. */
 int ps_allocator_take(PsAllocator *alloc, PsPortPool *pool, PsDestId dest,
                       const PsAllocRequest *req, uint32_t *probes);
+
+/* Whether take() offers the word-at-a-time scan (default TRUE). Turning it
+ * off makes strategies test candidates one by one: slower, same results;
+ * tests compare the two. */
+void ps_allocator_set_scan(PsAllocator *alloc, gboolean enabled);
 
 #endif

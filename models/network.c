@@ -39,6 +39,7 @@ void ps_metrics_init(PsMetrics *m, SimStats *stats, const char *prefix)
     m->active = gauge(stats, prefix, "active");
     m->time_wait = gauge(stats, prefix, "time_wait");
     m->ports_in_use = gauge(stats, prefix, "ports_in_use");
+    m->free_ports = gauge(stats, prefix, "free_ports");
     m->first_failure = SIM_TIME_NEVER;
 }
 
@@ -55,6 +56,7 @@ static void add_columns(SimSeries *series, const PsMetrics *m, gboolean with_por
     COL(active);
     COL(time_wait);
     COL(ports_in_use);
+    COL(free_ports);
     COL(attempts_per_s);
     COL(successes_per_s);
     COL(failures_per_s);
@@ -65,6 +67,7 @@ static void add_columns(SimSeries *series, const PsMetrics *m, gboolean with_por
         sim_series_add_gauge(series, c_active, m->active);
         sim_series_add_gauge(series, c_time_wait, m->time_wait);
         sim_series_add_gauge(series, c_ports_in_use, m->ports_in_use);
+        sim_series_add_gauge(series, c_free_ports, m->free_ports);
     }
     sim_series_add_rate(series, c_attempts_per_s, m->attempts);
     sim_series_add_rate(series, c_successes_per_s, m->successes);
@@ -123,6 +126,9 @@ static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
         pool->alloc = ps_allocator_new(klass, (uint16_t)h->range.lo, (uint16_t)h->range.hi, &rng);
         g_autofree char *prefix = g_strdup_printf("%s[%s]", h->name, abuf);
         ps_metrics_init(&pool->m, stats, prefix);
+        guint capacity = ps_pool_capacity(pool->ports);
+        sim_gauge_set(pool->m.free_ports, 0, capacity);
+        sim_gauge_add(h->m.free_ports, 0, capacity);
         g_autofree char *hist = g_strconcat(prefix, ".probes_hist", NULL);
         pool->probe_hist = sim_stats_histogram(stats, hist);
         g_ptr_array_add(h->pools, pool);
@@ -319,6 +325,9 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
         }
         g_hash_table_destroy(seen);
     }
+    for (guint i = 0; i < net->hosts->len; i++)
+        sim_gauge_add(net->total.free_ports, 0,
+                      ((PsHost *)net->hosts->pdata[i])->m.free_ports->value);
     register_columns(net);
     return net;
 }

@@ -21,6 +21,7 @@ typedef struct {
     SimGauge *active;        /* 4-tuples of connections not in TIME_WAIT */
     SimGauge *time_wait;     /* 4-tuples in TIME_WAIT */
     SimGauge *ports_in_use;  /* distinct local ports with any use */
+    SimGauge *free_ports;    /* ports automatic selection could still hand out */
     SimTime first_failure;
     char *prefix;            /* "shop", "shop[10.0.0.2]", "surge" */
 } PsMetrics;

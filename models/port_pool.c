@@ -25,6 +25,7 @@ struct PsPortPool {
     uint64_t *reserved;
     uint64_t *bound;
     uint32_t *uses;  /* per port: 4-tuples in use through it */
+    uint64_t *used_any; /* bit set while uses[port] > 0: for word scans */
     guint n_reserved;
     guint n_bound;
     guint ports_in_use;
@@ -94,6 +95,7 @@ PsPortPool *ps_pool_new(uint16_t lo, uint16_t hi)
     pool->reserved = g_new0(uint64_t, pool->n_words);
     pool->bound = g_new0(uint64_t, pool->n_words);
     pool->uses = g_new0(uint32_t, pool->size);
+    pool->used_any = g_new0(uint64_t, pool->n_words);
     pool->dest_index = g_hash_table_new(dest_key_hash, dest_key_equal);
     pool->dests = g_ptr_array_new_with_free_func(g_free);
     return pool;
@@ -108,6 +110,7 @@ void ps_pool_free(PsPortPool *pool)
     g_free(pool->reserved);
     g_free(pool->bound);
     g_free(pool->uses);
+    g_free(pool->used_any);
     g_free(pool);
 }
 
@@ -186,8 +189,10 @@ void ps_pool_connect_take(PsPortPool *pool, PsDestId dest, uint16_t port)
     bit_set(d->bits, i);
     d->used++;
     pool->tuples_in_use++;
-    if (pool->uses[i]++ == 0)
+    if (pool->uses[i]++ == 0) {
         pool->ports_in_use++;
+        bit_set(pool->used_any, i);
+    }
 }
 
 void ps_pool_connect_release(PsPortPool *pool, PsDestId dest, uint16_t port)
@@ -198,14 +203,58 @@ void ps_pool_connect_release(PsPortPool *pool, PsDestId dest, uint16_t port)
     bit_clear(d->bits, i);
     d->used--;
     pool->tuples_in_use--;
-    if (--pool->uses[i] == 0)
+    if (--pool->uses[i] == 0) {
         pool->ports_in_use--;
+        bit_clear(pool->used_any, i);
+    }
 }
 
 gboolean ps_pool_tuple_in_use(const PsPortPool *pool, PsDestId dest, uint16_t port)
 {
     g_return_val_if_fail(dest < pool->dests->len, FALSE);
     return in_range(pool, port) && bit_get(dest_at(pool, dest)->bits, port - pool->lo);
+}
+
+/* The first offset o in [from, to), o = from (mod step), whose port is not
+ * blocked, or -1. Bits past the range are never reached: to <= size. */
+static int64_t first_clear(const PsPortPool *pool, const uint64_t *taken, uint32_t from,
+                           uint32_t to, uint32_t step)
+{
+    uint64_t pattern = step == 1 ? ~(uint64_t)0
+                       : (from & 1) ? 0xAAAAAAAAAAAAAAAAull
+                                    : 0x5555555555555555ull;
+    for (uint32_t w = from >> 6; (uint64_t)w << 6 < to; w++) {
+        uint64_t usable = ~(pool->reserved[w] | pool->bound[w] | taken[w]) & pattern;
+        if (w == from >> 6)
+            usable &= ~(uint64_t)0 << (from & 63);
+        uint32_t base = w << 6;
+        if (to - base < 64)
+            usable &= ((uint64_t)1 << (to - base)) - 1;
+        if (usable)
+            return base + (uint32_t)__builtin_ctzll(usable);
+    }
+    return -1;
+}
+
+int64_t ps_pool_first_usable(const PsPortPool *pool, PsDestId dest, gboolean bind,
+                             uint32_t start, uint32_t step, uint32_t count, uint32_t span)
+{
+    g_return_val_if_fail(step == 1 || (step == 2 && span % 2 == 0), -1);
+    g_return_val_if_fail(start < span && span <= pool->size, -1);
+    g_return_val_if_fail(bind || dest < pool->dests->len, -1);
+    const uint64_t *taken = bind ? pool->used_any : dest_at(pool, dest)->bits;
+    uint64_t k = 0;
+    uint32_t o = start;
+    while (k < count) {
+        uint32_t before_wrap = (span - o + step - 1) / step;
+        uint32_t n = (uint32_t)MIN((uint64_t)before_wrap, count - k);
+        int64_t hit = first_clear(pool, taken, o, o + (n - 1) * step + 1, step);
+        if (hit >= 0)
+            return (int64_t)k + (hit - o) / step;
+        k += n;
+        o = o + n * step - span; /* only used when the loop goes on, after a wrap */
+    }
+    return -1;
 }
 
 gboolean ps_pool_bind_ok(const PsPortPool *pool, uint16_t port)

@@ -60,6 +60,16 @@ void ps_pool_bind_take(PsPortPool *pool, uint16_t port);
 void ps_pool_bind_release(PsPortPool *pool, uint16_t port);
 gboolean ps_pool_is_bound(const PsPortPool *pool, uint16_t port);
 
+/* The search an allocator's scan loop would do, a 64-bit word at a time:
+ * among the range offsets start, start+step, start+2*step, ... (count of
+ * them; an offset reaching span wraps by subtracting span), the index k of
+ * the first port that connect() toward dest (bind == FALSE) or bind()
+ * (bind == TRUE) could use, or -1. Same answer as testing each candidate
+ * with ps_pool_connect_ok()/ps_pool_bind_ok() in turn. step is 1 or 2 (with
+ * 2, span must be even); start < span <= range size. */
+int64_t ps_pool_first_usable(const PsPortPool *pool, PsDestId dest, gboolean bind,
+                             uint32_t start, uint32_t step, uint32_t count, uint32_t span);
+
 /* Distinct ports with any use (bound, or in at least one 4-tuple). */
 guint ps_pool_ports_in_use(const PsPortPool *pool);
 /* 4-tuples in use through connect()-chosen ports. */

@@ -70,6 +70,9 @@ static void update_ports_in_use(PsNetwork *net, PsPool *pool, guint before)
     sim_gauge_add(pool->m.ports_in_use, t, delta);
     sim_gauge_add(pool->host->m.ports_in_use, t, delta);
     sim_gauge_add(net->total.ports_in_use, t, delta);
+    sim_gauge_add(pool->m.free_ports, t, -delta);
+    sim_gauge_add(pool->host->m.free_ports, t, -delta);
+    sim_gauge_add(net->total.free_ports, t, -delta);
 }
 
 static void record_failure(PsNetwork *net, PsConn *c, PsFailReason reason)

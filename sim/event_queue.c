@@ -43,7 +43,8 @@ typedef struct {
     uint64_t arg;
     uint64_t seq; /* insertion order: the tie-break that makes runs deterministic */
     /* Odd while the slot holds a pending event, even while free; bumped on
-     * both transitions, so an id taken from an earlier use never matches. */
+     * both transitions, so an id from an earlier use of the slot does not
+     * match (it could again only after 2^31 reuses of this one slot). */
     uint32_t generation;
 } EventSlot;
 

@@ -444,6 +444,11 @@ static void csv_append_number(GString *out, double v)
         return;
     if (v == 0.0)
         v = 0.0; /* print -0 as 0 */
+    /* Whole numbers (counts, gauges) exactly; fractions to 10 digits. */
+    if (fabs(v) < 1e15 && v == floor(v)) {
+        g_string_append_printf(out, "%lld", (long long)v);
+        return;
+    }
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
     g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.10g", v));
 }

@@ -76,7 +76,8 @@ SimTime sim_series_row_time(const SimSeries *s, guint row);
 double sim_series_value(const SimSeries *s, guint row, guint col);
 
 /* CSV text: header "time_s,<columns...>", then one line per row. Numbers are
- * printed with %.10g so the text is identical for identical runs. */
+ * printed locale-independently (whole numbers exactly, others with %.10g)
+ * so the text is identical for identical runs. */
 GString *sim_series_to_csv(const SimSeries *s);
 
 #endif

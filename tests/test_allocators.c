@@ -37,7 +37,9 @@ static PsAllocator *make(const char *name, uint16_t lo, uint16_t hi, uint64_t se
 static int take_c(PsAllocator *a, PsPortPool *pool, const SimAddress *remote, uint16_t rport,
                   SimTime now, uint32_t *probes)
 {
-    PsAllocRequest req = { PS_ALLOC_CONNECT, &local_addr, remote, rport, now };
+    PsAllocRequest req = {
+        .mode = PS_ALLOC_CONNECT, .local = &local_addr, .remote = remote, .remote_port = rport,
+        .now = now};
     PsDestId d = ps_pool_dest(pool, remote, rport);
     return ps_allocator_take(a, pool, d, &req, probes);
 }
@@ -45,7 +47,7 @@ static int take_c(PsAllocator *a, PsPortPool *pool, const SimAddress *remote, ui
 /* bind(addr, 0). */
 static int take_b(PsAllocator *a, PsPortPool *pool, uint32_t *probes)
 {
-    PsAllocRequest req = { PS_ALLOC_BIND, &local_addr, NULL, 0, 0 };
+    PsAllocRequest req = {.mode = PS_ALLOC_BIND, .local = &local_addr};
     return ps_allocator_take(a, pool, 0, &req, probes);
 }
 
@@ -724,6 +726,76 @@ START_TEST(test_linux_epoch)
 }
 END_TEST
 
+/* The word-at-a-time scan must be invisible: for every strategy, in both
+ * modes, with reserved and bound ports and occupancy swept from empty to
+ * full and back, the accelerated allocator hands out exactly the ports, with
+ * exactly the probe counts, of one that tests candidates one by one. */
+START_TEST(test_scan_matches_candidate_walk)
+{
+    const char *names[] = {"sequential", "random", "linux"};
+    const uint16_t ranges[][2] = {{40000, 40099}, {40001, 40100}, {1000, 1200}, {5000, 5000}};
+    for (guint n = 0; n < G_N_ELEMENTS(names); n++)
+        for (guint r = 0; r < G_N_ELEMENTS(ranges); r++) {
+            uint16_t lo = ranges[r][0], hi = ranges[r][1];
+            PsAllocator *fast = make(names[n], lo, hi, 9), *slow = make(names[n], lo, hi, 9);
+            ps_allocator_set_scan(slow, FALSE);
+            PsPortPool *pf = ps_pool_new(lo, hi), *ps = ps_pool_new(lo, hi);
+            if (hi - lo > 20) {
+                ps_pool_reserve(pf, lo + 3, lo + 9);
+                ps_pool_reserve(ps, lo + 3, lo + 9);
+            }
+            SimAddress dsts[3] = {v4(10, 1, 0, 1), v4(10, 1, 0, 2), v4(10, 1, 0, 3)};
+            GArray *held = g_array_new(FALSE, FALSE, sizeof(uint32_t)); /* port | mode<<16 | d<<17 */
+            SimRng rng;
+            sim_rng_seed(&rng, 5, "scan-equivalence", r);
+            for (int step = 0; step < 6000; step++) {
+                /* Fill for the first half, drain in the second. */
+                gboolean fill = (step / 1500) % 2 == 0;
+                gboolean take = held->len == 0 || sim_rng_uniform(&rng) < (fill ? 0.8 : 0.2);
+                if (take) {
+                    gboolean bind = sim_rng_below(&rng, 10) == 0;
+                    guint d = sim_rng_below(&rng, 3);
+                    SimTime now = (SimTime)step * 10 * SIM_MS;
+                    uint32_t prf = 0, prs = 0;
+                    int a, b;
+                    if (bind) {
+                        a = take_b(fast, pf, &prf);
+                        b = take_b(slow, ps, &prs);
+                    } else {
+                        a = take_c(fast, pf, &dsts[d], 443, now, &prf);
+                        b = take_c(slow, ps, &dsts[d], 443, now, &prs);
+                    }
+                    if (a != b || prf != prs)
+                        ck_abort_msg("%s %u-%u step %d: fast %d/%u probes, slow %d/%u", names[n],
+                                     lo, hi, step, a, prf, b, prs);
+                    if (a >= 0) {
+                        uint32_t v = (uint32_t)a | (bind ? 1u << 16 : 0) | (d << 17);
+                        g_array_append_val(held, v);
+                    }
+                } else {
+                    guint i = sim_rng_below(&rng, held->len);
+                    uint32_t v = g_array_index(held, uint32_t, i);
+                    g_array_remove_index_fast(held, i);
+                    uint16_t port = v & 0xffff;
+                    if (v & (1u << 16)) {
+                        ps_pool_bind_release(pf, port);
+                        ps_pool_bind_release(ps, port);
+                    } else {
+                        guint d = v >> 17;
+                        ps_pool_connect_release(pf, ps_pool_dest(pf, &dsts[d], 443), port);
+                        ps_pool_connect_release(ps, ps_pool_dest(ps, &dsts[d], 443), port);
+                    }
+                }
+            }
+            g_array_free(held, TRUE);
+            ps_pool_free(pf);
+            ps_pool_free(ps);
+            ps_allocator_free(fast);
+            ps_allocator_free(slow);
+        }
+}
+END_TEST
+
 static Suite *allocators_suite(void)
 {
     Suite *s = suite_create("allocators");
@@ -746,6 +818,7 @@ static Suite *allocators_suite(void)
     tcase_add_test(tc, test_linux_reserved);
     tcase_add_test(tc, test_linux_same_seed);
     tcase_add_test(tc, test_linux_epoch);
+    tcase_add_test(tc, test_scan_matches_candidate_walk);
     suite_add_tcase(s, tc);
     return s;
 }

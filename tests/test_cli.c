@@ -82,7 +82,8 @@ START_TEST(run_writes_every_result_file)
     ck_assert_ptr_nonnull(strstr(ini, "time_wait = 60s"));
     g_autofree char *gp = slurp(dir, "plots/host-client.gp");
     g_autofree char *dat = slurp(dir, "plots/host-client.dat");
-    if (g_find_program_in_path("gnuplot")) {
+    g_autofree char *gnuplot = g_find_program_in_path("gnuplot");
+    if (gnuplot) {
         g_autofree char *svg = slurp(dir, "plots/host-client.svg");
         ck_assert_ptr_nonnull(strstr(svg, "<svg"));
         g_autofree char *png_path = g_build_filename(dir, "plots/host-client.png", NULL);

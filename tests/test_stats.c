@@ -364,7 +364,7 @@ START_TEST(test_series_csv_formats_times_and_names)
     SimSeries *s = sim_series_new();
     SimCounter c = { 0 };
     sim_series_add_counter(s, "odd,name \"x\"", &c);
-    sim_series_add_constant(s, "big", 123456789012.0);
+    sim_series_add_constant(s, "big", 123456789012.0); /* whole: printed exactly */
     sim_series_add_constant(s, "negative zero", -0.0);
     /* Times keep 10 significant digits; the first row is not at 0. */
     sim_series_sample(s, 1500 * SIM_MS + 1);
@@ -372,8 +372,8 @@ START_TEST(test_series_csv_formats_times_and_names)
     sim_series_sample(s, 3600 * SIM_S + 250 * SIM_MS);
     GString *csv = sim_series_to_csv(s);
     ck_assert_str_eq(csv->str, "time_s,\"odd,name \"\"x\"\"\",big,negative zero\n"
-                               "1.500000001,0,1.23456789e+11,0\n"
-                               "3600.25,-3,1.23456789e+11,0\n");
+                               "1.500000001,0,123456789012,0\n"
+                               "3600.25,-3,123456789012,0\n");
     g_string_free(csv, TRUE);
     sim_series_free(s);
 }
