@@ -90,7 +90,7 @@ SimEventId sim_engine_after(SimEngine *engine, SimTime delay, SimHandler handler
     }
     /* Saturate: "never" plus a little is still never. */
     SimTime at = delay > SIM_TIME_NEVER - engine->now ? SIM_TIME_NEVER : engine->now + delay;
-    return sim_queue_push(engine->queue, at, handler, ctx, arg);
+    return sim_queue_push_delayed(engine->queue, at, delay, handler, ctx, arg);
 }
 
 gboolean sim_engine_cancel(SimEngine *engine, SimEventId id)

@@ -10,7 +10,14 @@
  *   never moves while the event is pending. The sequence is read only to
  *   break ties in time, which are rare next to strict comparisons.
  * Freed slots go on a free list, so once the queue has held its peak number
- * of events it never allocates again. */
+ * of events it never allocates again.
+ *
+ * Beside the heap sit FIFO lanes for events whose order is known in advance:
+ * events pushed for the current instant (zero delay: most segment
+ * deliveries), and events pushed with one fixed delay (every TIME_WAIT of a
+ * host, every delivery over one link) fire in the order they were pushed.
+ * A lane push or pop is O(1). Pop takes the earliest of the heap top and
+ * the lane heads by (time, seq), so the order is exactly the heap's. */
 #include "event_queue.h"
 
 #include <stdbool.h>
@@ -29,6 +36,10 @@
  * run from 0 to UINT32_MAX - 1. */
 #define MAX_SLOTS ((size_t)UINT32_MAX)
 #define INITIAL_CAPACITY 64
+/* Lane 0 serves zero delays (and pushes for the current instant); the
+ * others serve one fixed delay each. */
+#define MAX_LANES 16
+#define NOW_LANE 0
 
 typedef struct {
     SimTime time;
@@ -46,7 +57,21 @@ typedef struct {
      * both transitions, so an id from an earlier use of the slot does not
      * match (it could again only after 2^31 reuses of this one slot). */
     uint32_t generation;
+    /* 0 while in the heap (or free); lane + 1 while in a lane. A cancelled
+     * lane event stays in its lane, with an even generation, until the lane
+     * reaches it: only then does its slot return to the free list. */
+    uint32_t lane_plus_one;
 } EventSlot;
+
+/* A ring of {time, slot} in push order; times never decrease. */
+typedef struct {
+    SimTime delay;
+    HeapEntry *ring;
+    size_t mask; /* capacity - 1, capacity a power of two (or 0) */
+    size_t head;
+    size_t count; /* entries in the ring, cancelled ones included */
+    SimTime tail_time;
+} Lane;
 
 struct SimQueue {
     HeapEntry *heap;       /* heap_block + HEAP_SHIFT */
@@ -59,6 +84,10 @@ struct SimQueue {
     size_t capacity; /* events the heap and the slot arrays can hold */
     uint32_t free_head;
     uint64_t next_seq;
+    Lane lanes[MAX_LANES];
+    int n_lanes;
+    size_t lane_live;  /* pending (not cancelled) events in lanes */
+    SimTime now;       /* time of the last pop: pushes for it use the now lane */
 };
 
 static inline bool entry_before(const SimQueue *q, HeapEntry a, HeapEntry b)
@@ -160,9 +189,16 @@ static void heap_remove_at(SimQueue *q, size_t pos)
         sift_down(q, pos, last);
 }
 
+static void free_list_push(SimQueue *q, uint32_t slot)
+{
+    q->link[slot] = q->free_head;
+    q->free_head = slot;
+}
+
 static void slot_release(SimQueue *q, uint32_t slot)
 {
     EventSlot *s = &q->slots[slot];
+    s->lane_plus_one = 0;
     s->generation++;
     s->handler = NULL;
     s->ctx = NULL;
@@ -203,6 +239,7 @@ static uint32_t slot_acquire(SimQueue *q)
         grow(q);
     uint32_t slot = (uint32_t)q->n_slots++;
     q->slots[slot].generation = 0;
+    q->slots[slot].lane_plus_one = 0;
     return slot;
 }
 
@@ -210,8 +247,109 @@ SimQueue *sim_queue_new(void)
 {
     SimQueue *q = g_new0(SimQueue, 1);
     q->free_head = NO_SLOT;
+    q->n_lanes = 1; /* the now lane */
     return q;
 }
+
+/* ---- lanes ---------------------------------------------------------- */
+
+static void lane_grow(Lane *lane)
+{
+    size_t old_cap = lane->mask + (lane->ring ? 1 : 0);
+    size_t cap = old_cap ? old_cap * 2 : 64;
+    HeapEntry *ring = g_new(HeapEntry, cap);
+    for (size_t i = 0; i < lane->count; i++)
+        ring[i] = lane->ring[(lane->head + i) & lane->mask];
+    g_free(lane->ring);
+    lane->ring = ring;
+    lane->mask = cap - 1;
+    lane->head = 0;
+}
+
+static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler handler, void *ctx,
+                            uint64_t arg)
+{
+    Lane *lane = &q->lanes[index];
+    uint32_t slot = slot_acquire(q);
+    EventSlot *s = &q->slots[slot];
+    s->handler = handler;
+    s->ctx = ctx;
+    s->arg = arg;
+    s->seq = q->next_seq++;
+    s->generation++;
+    s->lane_plus_one = (uint32_t)index + 1;
+    if (!lane->ring || lane->count == lane->mask + 1)
+        lane_grow(lane);
+    lane->ring[(lane->head + lane->count) & lane->mask] = (HeapEntry){.time = time, .slot = slot};
+    lane->count++;
+    lane->tail_time = time;
+    q->lane_live++;
+    return make_id(slot, s->generation);
+}
+
+/* Drops cancelled events from the head of a lane; returns its live head. */
+static const HeapEntry *lane_front(SimQueue *q, Lane *lane)
+{
+    while (lane->count) {
+        HeapEntry *e = &lane->ring[lane->head];
+        if (q->slots[e->slot].generation & 1u)
+            return e;
+        q->slots[e->slot].lane_plus_one = 0;
+        free_list_push(q, e->slot); /* its generation is already even */
+        lane->head = (lane->head + 1) & lane->mask;
+        lane->count--;
+    }
+    return NULL;
+}
+
+/* The source of the next event: -1 for the heap, else a lane index, or -2
+ * when everything is empty. */
+static int next_source(SimQueue *q, HeapEntry *out)
+{
+    int best = -2;
+    HeapEntry best_entry = {0};
+    if (q->length) {
+        best = -1;
+        best_entry = q->heap[0];
+    }
+    if (q->lane_live) {
+        for (int i = 0; i < q->n_lanes; i++) {
+            const HeapEntry *e = lane_front(q, &q->lanes[i]);
+            if (e && (best == -2 || entry_before(q, *e, best_entry))) {
+                best = i;
+                best_entry = *e;
+            }
+        }
+    }
+    *out = best_entry;
+    return best;
+}
+
+static int lane_for_delay(SimQueue *q, SimTime delay)
+{
+    for (int i = 1; i < q->n_lanes; i++)
+        if (q->lanes[i].delay == delay)
+            return i;
+    if (q->n_lanes == MAX_LANES)
+        return -1;
+    q->lanes[q->n_lanes].delay = delay;
+    return q->n_lanes++;
+}
+
+SimEventId sim_queue_push_delayed(SimQueue *q, SimTime time, SimTime delay, SimHandler handler,
+                                  void *ctx, uint64_t arg)
+{
+    g_return_val_if_fail(q != NULL, SIM_EVENT_NONE);
+    g_return_val_if_fail(handler != NULL && delay >= 0, SIM_EVENT_NONE);
+    int lane = delay == 0 ? NOW_LANE : lane_for_delay(q, delay);
+    /* A lane must stay sorted: the caller's clock never goes back, so this
+     * holds unless someone schedules behind an earlier push of this delay. */
+    if (lane < 0 || time < q->now || (q->lanes[lane].count && time < q->lanes[lane].tail_time))
+        return sim_queue_push(q, time, handler, ctx, arg);
+    return lane_push(q, lane, time, handler, ctx, arg);
+}
+
+/* ---- the heap ------------------------------------------------------- */
 
 void sim_queue_free(SimQueue *q)
 {
@@ -220,6 +358,8 @@ void sim_queue_free(SimQueue *q)
     g_aligned_free(q->heap_block);
     g_free(q->slots);
     g_free(q->link);
+    for (int i = 0; i < MAX_LANES; i++)
+        g_free(q->lanes[i].ring);
     g_free(q);
 }
 
@@ -227,6 +367,11 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
 {
     g_return_val_if_fail(q != NULL, SIM_EVENT_NONE);
     g_return_val_if_fail(handler != NULL, SIM_EVENT_NONE);
+    /* An event for the instant of the last pop is the latest of that
+     * instant so far: it can join the zero-delay lane when that is sorted. */
+    Lane *now_lane = &q->lanes[NOW_LANE];
+    if (time == q->now && (now_lane->count == 0 || now_lane->tail_time <= time))
+        return lane_push(q, NOW_LANE, time, handler, ctx, arg);
 
     uint32_t slot = slot_acquire(q);
     EventSlot *s = &q->slots[slot];
@@ -254,6 +399,16 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
     if ((generation & 1u) == 0 || q->slots[slot].generation != generation)
         return FALSE;
 
+    EventSlot *s = &q->slots[slot];
+    if (s->lane_plus_one) {
+        /* Left in its lane as a tombstone: lanes cannot remove from the
+         * middle, and the slot must not be reused while referenced. */
+        s->generation++;
+        s->handler = NULL;
+        s->ctx = NULL;
+        q->lane_live--;
+        return TRUE;
+    }
     heap_remove_at(q, q->link[slot]);
     slot_release(q, slot);
     return TRUE;
@@ -263,19 +418,28 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 {
     g_return_val_if_fail(q != NULL, FALSE);
     g_return_val_if_fail(out != NULL, FALSE);
-    if (q->length == 0)
+    HeapEntry top;
+    int source = next_source(q, &top);
+    if (source == -2)
         return FALSE;
 
-    HeapEntry top = q->heap[0];
     const EventSlot *s = &q->slots[top.slot];
     out->time = top.time;
     out->handler = s->handler;
     out->ctx = s->ctx;
     out->arg = s->arg;
+    q->now = top.time;
 
-    HeapEntry last = q->heap[--q->length];
-    if (q->length > 0)
-        refill_root(q, last);
+    if (source >= 0) {
+        Lane *lane = &q->lanes[source];
+        lane->head = (lane->head + 1) & lane->mask;
+        lane->count--;
+        q->lane_live--;
+    } else {
+        HeapEntry last = q->heap[--q->length];
+        if (q->length > 0)
+            refill_root(q, last);
+    }
     slot_release(q, top.slot);
     return TRUE;
 }
@@ -283,13 +447,27 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 SimTime sim_queue_peek_time(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, SIM_TIME_NEVER);
-    return q->length ? q->heap[0].time : SIM_TIME_NEVER;
+    SimTime best = q->length ? q->heap[0].time : SIM_TIME_NEVER;
+    if (q->lane_live == 0)
+        return best;
+    for (int i = 0; i < q->n_lanes; i++) {
+        const Lane *lane = &q->lanes[i];
+        /* Skip cancelled heads without touching the lane (const). */
+        for (size_t k = 0; k < lane->count; k++) {
+            const HeapEntry *e = &lane->ring[(lane->head + k) & lane->mask];
+            if (q->slots[e->slot].generation & 1u) {
+                best = MIN(best, e->time);
+                break;
+            }
+        }
+    }
+    return best;
 }
 
 size_t sim_queue_length(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, 0);
-    return q->length;
+    return q->length + q->lane_live;
 }
 
 size_t sim_queue_capacity(const SimQueue *q)

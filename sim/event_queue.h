@@ -33,6 +33,14 @@ void sim_queue_free(SimQueue *q);
 
 SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *ctx, uint64_t arg);
 
+/* As sim_queue_push(), for time = (the caller's clock) + delay. Events
+ * pushed with one delay by a clock that never goes back fire in push order,
+ * so each distinct delay (up to a small number of them) gets a FIFO lane
+ * with O(1) push and pop instead of heap operations. The run order is
+ * exactly that of sim_queue_push(): (time, insertion order). */
+SimEventId sim_queue_push_delayed(SimQueue *q, SimTime time, SimTime delay, SimHandler handler,
+                                  void *ctx, uint64_t arg);
+
 /* TRUE if the event was pending and is now removed; FALSE for a stale handle. */
 gboolean sim_queue_cancel(SimQueue *q, SimEventId id);
 

@@ -143,9 +143,13 @@ static guint ref_earliest(GArray *ref)
 }
 
 /* Random pushes, pops and cancels checked step by step against a plain array
- * searched linearly. Times come from a narrow range so ties are frequent. */
-START_TEST(test_matches_reference_under_random_operations)
+ * searched linearly. Times come from a narrow range so ties are frequent.
+ * With lanes, most pushes go through sim_queue_push_delayed() with a few
+ * recurring delays (zero included), mixed with plain pushes, so the FIFO
+ * lanes, their cancelled entries and the heap must interleave exactly. */
+static void check_random_operations(gboolean lanes)
 {
+    static const SimTime delays[] = {0, 0, 3, 7, 49};
     SimRng rng;
     sim_rng_seed(&rng, 42, "event_queue test", 0);
     SimQueue *q = sim_queue_new();
@@ -163,7 +167,13 @@ START_TEST(test_matches_reference_under_random_operations)
         if (op < push_share || ref->len == 0) {
             RefEvent e = { .time = clock + (SimTime)sim_rng_below(&rng, 50),
                            .order = next_order++ };
-            e.id = sim_queue_push(q, e.time, handler_b, NULL, e.order);
+            if (lanes && sim_rng_below(&rng, 4) != 0) {
+                SimTime d = delays[sim_rng_below(&rng, G_N_ELEMENTS(delays))];
+                e.time = clock + d;
+                e.id = sim_queue_push_delayed(q, e.time, d, handler_b, NULL, e.order);
+            } else {
+                e.id = sim_queue_push(q, e.time, handler_b, NULL, e.order);
+            }
             REQUIRE(e.id != SIM_EVENT_NONE);
             g_array_append_val(ref, e);
         } else if (op < 85) {
@@ -210,6 +220,17 @@ START_TEST(test_matches_reference_under_random_operations)
     g_array_free(ref, TRUE);
     g_array_free(stale, TRUE);
     sim_queue_free(q);
+}
+
+START_TEST(test_matches_reference_under_random_operations)
+{
+    check_random_operations(FALSE);
+}
+END_TEST
+
+START_TEST(test_lanes_match_reference_under_random_operations)
+{
+    check_random_operations(TRUE);
 }
 END_TEST
 
@@ -408,6 +429,7 @@ static Suite *event_queue_suite(void)
     tcase_add_test(tc, test_ties_run_in_insertion_order);
     tcase_add_test(tc, test_tie_order_survives_cancellation);
     tcase_add_test(tc, test_matches_reference_under_random_operations);
+    tcase_add_test(tc, test_lanes_match_reference_under_random_operations);
     tcase_add_test(tc, test_cancel_pending_stale_and_run_events);
     tcase_add_test(tc, test_cancel_root_and_last);
     tcase_add_test(tc, test_stale_handle_does_not_cancel_slot_successor);
