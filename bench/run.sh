@@ -1,0 +1,72 @@
+#!/bin/bash
+# The benchmark suite: builds a release build in build-release/, runs every
+# benchmark and prints their tables. Figures are ratios against a baseline
+# measured in the same invocation (a bare heap, ns-3), because the machine is
+# shared and noisy. With ns-3 installed (Debian: libns3-dev), also runs the
+# same churn scenario in ns-3 and prints the speed ratio.
+#   bash bench/run.sh            everything (a few minutes, ns-3 about 80 s)
+#   bash bench/run.sh --quick    small sizes only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=${1:-}
+build=build-release
+[ -d "$build" ] || meson setup "$build" --buildtype=release >/dev/null
+ninja -C "$build" bench/bench_hold bench/bench_churn bench/bench_memory portsim >/dev/null
+
+echo "== hold: future event set, pop + push at now + increment (best of 3) =="
+"$build/bench/bench_hold" $quick
+echo
+echo "== churn: hold 0, client closes, Linux defaults, 267 conn/s (16,000 in TIME_WAIT) =="
+"$build/bench/bench_churn" $quick
+echo
+echo "== memory: bytes per live entry, by RSS difference =="
+"$build/bench/bench_memory" $quick
+echo
+echo "== end to end: flash sale with sampling, all outputs and plots =="
+out=$(mktemp -d)
+for i in 1 2 3; do
+    /usr/bin/time -f "flash-sale run $i: %e s wall, %M KiB peak RSS" \
+        "$build/portsim" run scenarios/flash-sale.ini -o "$out" -q
+done
+rm -rf "$out"
+echo
+
+if pkg-config --exists ns3-core ns3-internet ns3-point-to-point 2>/dev/null; then
+    echo "== peer: the same churn in ns-3 $(pkg-config --modversion ns3-core) =="
+    seconds=${NS3_SECONDS:-90}
+    [ -n "$quick" ] && seconds=20
+    g++ -O2 -std=c++17 bench/ns3/churn.cc -o "$build/ns3-churn" \
+        $(pkg-config --cflags --libs ns3-core ns3-network ns3-internet ns3-point-to-point)
+    ns3_line=$("$build/ns3-churn" "$seconds")
+    echo "$ns3_line"
+    ns3_conn=$(sed -E 's/.*connections=([0-9]+).*/\1/' <<<"$ns3_line")
+    ns3_wall=$(sed -E 's/.*wall_s=([0-9.]+).*/\1/' <<<"$ns3_line")
+    # portsim on the same simulated span, repeated to get a measurable time.
+    ini=$(mktemp --suffix=.ini)
+    cat >"$ini" <<INI
+[scenario]
+duration = ${seconds}s
+sample = 10s
+[host client]
+addresses = 10.0.0.1
+[server s]
+addresses = 10.1.0.1
+ports = 80
+[workload churn]
+host = client
+target = server s
+rate = 267/s
+INI
+    reps=50
+    start=$(date +%s.%N)
+    for _ in $(seq $reps); do "$build/portsim" run "$ini" -o "$out" -q --no-plots; done
+    end=$(date +%s.%N)
+    rm -rf "$out" "$ini"
+    awk -v c="$ns3_conn" -v w="$ns3_wall" -v s="$start" -v e="$end" -v r="$reps" -v sec="$seconds" 'BEGIN {
+        ps_conn = 267 * sec; ps_wall = (e - s) / r;
+        printf "portsim connections=%d wall_s=%.4f (process start and outputs included)\n", ps_conn, ps_wall;
+        printf "simulated connections per wall second: portsim %.3g, ns-3 %.3g, ratio %.0fx\n",
+               ps_conn / ps_wall, c / w, (ps_conn / ps_wall) / (c / w) }'
+else
+    echo "== peer: ns-3 not installed (apt-get install libns3-dev) - skipped =="
+fi
