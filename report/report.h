@@ -1,0 +1,40 @@
+/* report.html: one self-contained page per run that a person opens by
+ * double-clicking: verdict, headline table, plots (SVG inlined), limits,
+ * the effective scenario and how to reproduce it. No network, no scripts,
+ * no external fonts; every piece of user text is escaped. */
+#ifndef PS_REPORT_H
+#define PS_REPORT_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+typedef struct {
+    const char *path;     /* an SVG file to inline */
+    const char *alt_text; /* what the plot shows, for screen readers */
+} PsReportPlot;
+
+typedef struct {
+    JsonNode *summary;          /* summary.json's content */
+    const char *description;    /* the scenario's one line, or NULL */
+    const char *effective_ini;  /* scenario.effective.ini's text */
+    const char *command_line;   /* the command that reproduces the run */
+    const PsReportPlot *plots;  /* n_plots of them */
+    guint n_plots;
+    const char *limits_text;    /* closed-form limits (portsim explain), or NULL */
+    const char *expect_text;    /* the [expect] report, or NULL */
+    gboolean expect_broken;     /* show expect_text first, as a warning */
+} PsRunReport;
+
+/* Writes the page atomically. SIM_ERROR_RUNTIME on I/O errors. */
+gboolean ps_report_write_run(const char *path, const PsRunReport *report, GError **error);
+
+/* The one-sentence verdict of a run, from its summary (shared with the
+ * terminal summary so they never disagree). */
+char *ps_report_verdict(JsonNode *summary);
+
+/* 1234567 -> "1,234,567". */
+char *ps_report_count(gint64 n);
+/* 609.0 -> "10m09.0s", 59.8 -> "59.8s", 3725 -> "1h02m05s". */
+char *ps_report_when(double seconds);
+
+#endif

@@ -1,0 +1,81 @@
+/* The verdict sentence, from summary.json's content. */
+#include <math.h>
+#include <string.h>
+
+#include "report.h"
+
+static double member_double(JsonObject *o, const char *name)
+{
+    if (!json_object_has_member(o, name) || json_object_get_null_member(o, name))
+        return NAN;
+    return json_object_get_double_member(o, name);
+}
+
+/* "10m09.0s", "59.8s": how long into the run. */
+char *ps_report_when(double s)
+{
+    if (s < 60)
+        return g_strdup_printf("%.1fs", s);
+    if (s < 3600)
+        return g_strdup_printf("%dm%04.1fs", (int)(s / 60), fmod(s, 60));
+    return g_strdup_printf("%dh%02dm%02ds", (int)(s / 3600), (int)fmod(s / 60, 60),
+                           (int)fmod(s, 60));
+}
+
+char *ps_report_count(gint64 n)
+{
+    char digits[32];
+    g_snprintf(digits, sizeof digits, "%" G_GINT64_FORMAT, n < 0 ? -n : n);
+    GString *out = g_string_new(n < 0 ? "-" : "");
+    size_t len = strlen(digits);
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, digits[i]);
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *ps_report_verdict(JsonNode *summary)
+{
+    JsonObject *root = json_node_get_object(summary);
+    JsonArray *hosts = json_object_get_array_member(root, "hosts");
+    const char *worst_host = NULL, *worst_addr = NULL;
+    double first = INFINITY, busiest = 0;
+    gint64 capacity = 0, dests = 0;
+    for (guint h = 0; h < json_array_get_length(hosts); h++) {
+        JsonObject *host = json_array_get_object_element(hosts, h);
+        JsonArray *pools = json_object_get_array_member(host, "pools");
+        for (guint p = 0; p < json_array_get_length(pools); p++) {
+            JsonObject *pool = json_array_get_object_element(pools, p);
+            double f = member_double(pool, "first_failure_s");
+            double util = member_double(pool, "peak_port_utilization");
+            if (!isnan(util) && util > busiest)
+                busiest = util;
+            if (!isnan(f) && f < first) {
+                first = f;
+                worst_host = json_object_get_string_member(host, "name");
+                worst_addr = json_object_get_string_member(pool, "address");
+                capacity = json_object_get_int_member(pool, "capacity_ports");
+                dests = json_object_get_int_member(pool, "destinations");
+            }
+        }
+    }
+    JsonObject *overall = json_object_get_object_member(root, "overall");
+    gint64 attempts = json_object_get_int_member(overall, "attempts");
+    double ratio = member_double(overall, "failure_ratio");
+    g_autofree char *attempts_s = ps_report_count(attempts);
+    g_autofree char *cap_s = ps_report_count(capacity);
+    if (worst_host) {
+        g_autofree char *t = ps_report_when(first);
+        return g_strdup_printf(
+            "Connections start failing at %s: host %s (%s) had no free port, its %s ports "
+            "toward %" G_GINT64_FORMAT " destination%s all in use or in TIME_WAIT; %.2f%% of %s "
+            "attempts failed.",
+            t, worst_host, worst_addr, cap_s, dests, dests == 1 ? "" : "s", 100.0 * ratio,
+            attempts_s);
+    }
+    return g_strdup_printf("No connection failed in %s attempts; the busiest pool peaked at "
+                           "%.1f%% of its ports (%.1f%% headroom).",
+                           attempts_s, 100.0 * busiest, 100.0 * (1.0 - busiest));
+}
