@@ -4,13 +4,14 @@
  * is chosen for it:
  * - the heap holds only {time, slot}; the four children of a node fill
  *   exactly one 64-byte cache line (the array is offset so they are aligned);
- * - the heap position of each pending event, which every move must update so
- *   cancel can find it, lives in its own compact uint32 array;
+ * - entries do not record their heap position, so moves are plain copies:
+ *   a cancelled event stays behind as a tombstone (see heap_place);
  * - handler, context, argument and insertion sequence sit in a slot that
  *   never moves while the event is pending. The sequence is read only to
  *   break ties in time, which are rare next to strict comparisons.
- * Freed slots go on a free list, so once the queue has held its peak number
- * of events it never allocates again.
+ * Freed slots go on a free list threaded through the slots themselves, so
+ * once the queue has held its peak number of events (tombstones included,
+ * at most as many again as live events) it never allocates again.
  *
  * Beside the heap sit FIFO lanes for events whose order is known in advance:
  * events pushed for the current instant (zero delay: most segment
@@ -77,9 +78,7 @@ struct SimQueue {
     HeapEntry *heap;       /* heap_block + HEAP_SHIFT */
     HeapEntry *heap_block; /* the aligned allocation */
     size_t length;
-    EventSlot *slots;
-    /* Heap position of a pending slot; next free slot of a free one. */
-    uint32_t *link;
+    EventSlot *slots; /* a free slot's `arg` holds the next free slot */
     size_t n_slots;  /* slots ever handed out: pending + free list */
     size_t capacity; /* events the heap and the slot arrays can hold */
     uint32_t free_head;
@@ -87,6 +86,7 @@ struct SimQueue {
     Lane lanes[MAX_LANES];
     int n_lanes;
     size_t lane_live;  /* pending (not cancelled) events in lanes */
+    size_t heap_dead;  /* cancelled entries still in the heap */
     SimTime now;       /* time of the last pop: pushes for it use the now lane */
 };
 
@@ -102,12 +102,11 @@ static inline SimEventId make_id(uint32_t slot, uint32_t generation)
     return ((uint64_t)generation << 32) | ((uint64_t)slot + 1);
 }
 
-/* Writes an entry at a heap position and records where its slot now is. */
-static inline void heap_place(SimQueue *q, size_t pos, HeapEntry entry)
-{
-    q->heap[pos] = entry;
-    q->link[entry.slot] = (uint32_t)pos;
-}
+/* Entries never record their heap position: a cancelled event stays in the
+ * heap as a tombstone (its slot's generation even) and is dropped when it
+ * reaches the top, or when tombstones outnumber live entries. Moves are
+ * then plain 16-byte copies, which is what pop's memory traffic allows. */
+static inline void heap_place(SimQueue *q, size_t pos, HeapEntry entry) { q->heap[pos] = entry; }
 
 /* Moves `entry` up from the hole at `pos` to its place. */
 static void sift_up(SimQueue *q, size_t pos, HeapEntry entry)
@@ -176,23 +175,55 @@ static void refill_root(SimQueue *q, HeapEntry entry)
     sift_up(q, pos, entry);
 }
 
-/* Takes the entry at `pos` out of the heap, filling the hole with the last
- * entry and restoring the order around it. */
-static void heap_remove_at(SimQueue *q, size_t pos)
-{
-    HeapEntry last = q->heap[--q->length];
-    if (pos == q->length)
-        return;
-    if (pos > 0 && entry_before(q, last, q->heap[(pos - 1) / HEAP_ARITY]))
-        sift_up(q, pos, last);
-    else
-        sift_down(q, pos, last);
-}
-
 static void free_list_push(SimQueue *q, uint32_t slot)
 {
-    q->link[slot] = q->free_head;
+    q->slots[slot].arg = q->free_head;
     q->free_head = slot;
+}
+
+static inline bool slot_live(const SimQueue *q, uint32_t slot)
+{
+    return q->slots[slot].generation & 1u;
+}
+
+static void heap_drop_root(SimQueue *q)
+{
+    HeapEntry last = q->heap[--q->length];
+    if (q->length > 0)
+        refill_root(q, last);
+}
+
+/* Keeps the invariant that the heap's top is a live event. */
+static void heap_clean_top(SimQueue *q)
+{
+    /* Without tombstones the top is live: skip the slot read (a cache miss
+     * in a large heap). */
+    while (q->heap_dead && q->length && !slot_live(q, q->heap[0].slot)) {
+        uint32_t slot = q->heap[0].slot;
+        heap_drop_root(q);
+        free_list_push(q, slot); /* its generation is already even */
+        q->heap_dead--;
+    }
+}
+
+/* Drops every tombstone and rebuilds the heap bottom-up (Floyd): run when
+ * they outnumber live entries, so the heap stays within twice its live size. */
+static void heap_compact(SimQueue *q)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < q->length; i++) {
+        HeapEntry e = q->heap[i];
+        if (slot_live(q, e.slot))
+            q->heap[kept++] = e;
+        else
+            free_list_push(q, e.slot);
+    }
+    q->length = kept;
+    q->heap_dead = 0;
+    if (kept < 2)
+        return;
+    for (size_t i = (kept - 2) / HEAP_ARITY + 1; i-- > 0;)
+        sift_down(q, i, q->heap[i]);
 }
 
 static void slot_release(SimQueue *q, uint32_t slot)
@@ -202,7 +233,7 @@ static void slot_release(SimQueue *q, uint32_t slot)
     s->generation++;
     s->handler = NULL;
     s->ctx = NULL;
-    q->link[slot] = q->free_head;
+    s->arg = q->free_head;
     q->free_head = slot;
 }
 
@@ -222,7 +253,6 @@ static void grow(SimQueue *q)
     q->heap = block + HEAP_SHIFT;
 
     q->slots = g_renew(EventSlot, q->slots, capacity);
-    q->link = g_renew(uint32_t, q->link, capacity);
     q->capacity = capacity;
 }
 
@@ -230,7 +260,7 @@ static uint32_t slot_acquire(SimQueue *q)
 {
     if (q->free_head != NO_SLOT) {
         uint32_t slot = q->free_head;
-        q->free_head = q->link[slot];
+        q->free_head = (uint32_t)q->slots[slot].arg;
         return slot;
     }
     /* No free slot means every slot is pending (n_slots == length), so one
@@ -357,7 +387,6 @@ void sim_queue_free(SimQueue *q)
         return;
     g_aligned_free(q->heap_block);
     g_free(q->slots);
-    g_free(q->link);
     for (int i = 0; i < MAX_LANES; i++)
         g_free(q->lanes[i].ring);
     g_free(q);
@@ -409,8 +438,13 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
         q->lane_live--;
         return TRUE;
     }
-    heap_remove_at(q, q->link[slot]);
-    slot_release(q, slot);
+    s->generation++;
+    s->handler = NULL;
+    s->ctx = NULL;
+    q->heap_dead++;
+    heap_clean_top(q);
+    if (q->heap_dead > 64 && q->heap_dead > q->length - q->heap_dead)
+        heap_compact(q);
     return TRUE;
 }
 
@@ -435,12 +469,16 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
         lane->head = (lane->head + 1) & lane->mask;
         lane->count--;
         q->lane_live--;
+        slot_release(q, top.slot);
     } else {
-        HeapEntry last = q->heap[--q->length];
-        if (q->length > 0)
-            refill_root(q, last);
+        heap_drop_root(q);
+        slot_release(q, top.slot);
+        heap_clean_top(q);
+        /* The next pop reads the new top's slot: start fetching it while
+         * the caller runs this event's handler. */
+        if (q->length)
+            __builtin_prefetch(&q->slots[q->heap[0].slot]);
     }
-    slot_release(q, top.slot);
     return TRUE;
 }
 
@@ -467,7 +505,7 @@ SimTime sim_queue_peek_time(const SimQueue *q)
 size_t sim_queue_length(const SimQueue *q)
 {
     g_return_val_if_fail(q != NULL, 0);
-    return q->length + q->lane_live;
+    return q->length - q->heap_dead + q->lane_live;
 }
 
 size_t sim_queue_capacity(const SimQueue *q)

@@ -52,9 +52,10 @@ SimTime sim_queue_peek_time(const SimQueue *q);
 
 size_t sim_queue_length(const SimQueue *q);
 
-/* Events the queue can hold before it next allocates. It grows only when the
- * number of pending events exceeds every earlier peak, never in a steady
- * state; exposed for memory reports and for the test that proves it. */
+/* Events the queue can hold before it next allocates. It grows only when
+ * pending events plus not-yet-dropped cancelled ones (at most as many again)
+ * exceed every earlier peak, never in a steady state; exposed for memory
+ * reports and for the test that proves it. */
 size_t sim_queue_capacity(const SimQueue *q);
 
 #endif
