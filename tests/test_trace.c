@@ -1,0 +1,153 @@
+/* Traces a student reads: the pcap file as tshark decodes it, and the
+ * readable event log with its filter. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "pcap_writer.h"
+#include "test_util.h"
+#include "trace_log.h"
+
+static SimAddress addr(const char *text)
+{
+    SimAddress a;
+    ck_assert(sim_parse_address(text, &a, NULL));
+    return a;
+}
+
+/* A client-closes conversation, as the simulator sends it. */
+static void conversation(PsPcap *p, const char *client, const char *server, uint16_t cport,
+                         SimTime t0, gboolean reset)
+{
+    SimAddress c = addr(client), s = addr(server);
+    const uint32_t ic = 1000, is = 5000;
+    PsSegment segs[] = {
+        {c, s, cport, 443, ic, 0, PS_TCP_SYN},
+        {s, c, 443, cport, is, ic + 1, PS_TCP_SYN | PS_TCP_ACK},
+        {c, s, cport, 443, ic + 1, is + 1, PS_TCP_ACK},
+        {c, s, cport, 443, ic + 1, is + 1, reset ? PS_TCP_RST : PS_TCP_FIN | PS_TCP_ACK},
+        {s, c, 443, cport, is + 1, ic + 2, PS_TCP_FIN | PS_TCP_ACK},
+        {c, s, cport, 443, ic + 2, is + 2, PS_TCP_ACK},
+    };
+    guint n = reset ? 4 : G_N_ELEMENTS(segs);
+    for (guint i = 0; i < n; i++)
+        ps_pcap_write(p, t0 + (SimTime)i * SIM_MS, &segs[i]);
+}
+
+static char *tshark(const char *file, const char *const *extra)
+{
+    g_autofree char *bin = g_find_program_in_path("tshark");
+    if (!bin)
+        return NULL;
+    GPtrArray *argv = g_ptr_array_new();
+    const char *base[] = {bin, "-n", "-r", file, "-o", "tcp.check_checksum:TRUE",
+                          "-o", "ip.check_checksum:TRUE"};
+    for (guint i = 0; i < G_N_ELEMENTS(base); i++)
+        g_ptr_array_add(argv, (gpointer)base[i]);
+    for (const char *const *e = extra; *e; e++)
+        g_ptr_array_add(argv, (gpointer)*e);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL, *err = NULL;
+    int status = 0;
+    ck_assert(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                           &err, &status, NULL));
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "tshark: %s", err);
+    g_free(err);
+    g_ptr_array_free(argv, TRUE);
+    return out;
+}
+
+START_TEST(pcap_decodes_in_tshark)
+{
+    g_autofree char *dir = g_dir_make_tmp("portsim-pcap-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "c.pcap", NULL);
+    PsPcap *p = ps_pcap_open(path, NULL);
+    ck_assert_ptr_nonnull(p);
+    conversation(p, "10.0.0.1", "10.1.0.1", 40000, 2 * SIM_S, FALSE);
+    conversation(p, "2001:db8::1", "2001:db8::99", 40002, 3 * SIM_S, TRUE);
+    ck_assert_uint_eq(ps_pcap_count(p), 10);
+    ck_assert(ps_pcap_close(p, NULL));
+    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+    ck_assert(!g_file_test(tmp, G_FILE_TEST_EXISTS));
+
+    const char *fields[] = {"-T", "fields", "-E", "separator=|", "-e", "tcp.srcport", "-e",
+                            "tcp.dstport", "-e", "tcp.flags.str", "-e", "tcp.stream", "-e",
+                            "tcp.checksum.status", "-e", "frame.time_relative", NULL};
+    g_autofree char *out = tshark(path, fields);
+    if (!out) {
+        printf("SKIP tshark checks: tshark is not installed (apt-get install tshark)\n");
+        return;
+    }
+    g_auto(GStrv) lines = g_strsplit(g_strstrip(out), "\n", -1);
+    ck_assert_uint_eq(g_strv_length(lines), 10);
+    /* ports and flags as sent, in order */
+    ck_assert(g_str_has_prefix(lines[0], "40000|443|"));
+    ck_assert_ptr_nonnull(strstr(lines[0], "S"));
+    ck_assert(g_str_has_prefix(lines[1], "443|40000|"));
+    ck_assert_ptr_nonnull(strstr(lines[3], "F"));
+    ck_assert(g_str_has_prefix(lines[6], "40002|443|"));
+    ck_assert_ptr_nonnull(strstr(lines[9], "R"));
+    for (guint i = 0; i < 10; i++) {
+        g_auto(GStrv) f = g_strsplit(lines[i], "|", -1);
+        ck_assert_str_eq(f[3], i < 6 ? "0" : "1"); /* two streams */
+        /* Wireshark's checksum status: 0 bad, 1 good, 2 unverified */
+        ck_assert_msg(!strcmp(f[4], "1"), "TCP checksum status %s on frame %u", f[4], i);
+    }
+    /* simulated time, nanosecond precision: frame 2 is 1 ms after frame 1 */
+    g_auto(GStrv) f1 = g_strsplit(lines[1], "|", -1);
+    ck_assert_str_eq(f1[5], "0.001000000");
+    /* the whole handshake and teardown is recognised as one conversation */
+    const char *conv[] = {"-q", "-z", "conv,tcp", NULL};
+    g_autofree char *stats = tshark(path, conv);
+    ck_assert_ptr_nonnull(strstr(stats, "10.0.0.1:40000"));
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(trace_log_filters_lines)
+{
+    g_autofree char *dir = g_dir_make_tmp("portsim-trace-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "t.log", NULL);
+    PsTraceLog *log = ps_trace_log_open(path, "entity=client, port=40001", NULL);
+    ck_assert_ptr_nonnull(log);
+    SimAddress c = addr("10.0.0.1"), s = addr("10.1.0.1");
+    PsTraceSubject a = {"client", 1, &c, 40001, &s, 443};
+    PsTraceSubject b = {"client", 2, &c, 40002, &s, 443};
+    PsTraceSubject other = {"proxy", 3, &c, 40001, &s, 443};
+    ps_trace_log_event(log, 20 * SIM_S, &a, "port chosen after %d probes", 3);
+    ps_trace_log_event(log, 21 * SIM_S, &b, "SYN sent");
+    ps_trace_log_event(log, 22 * SIM_S, &other, "SYN sent");
+    ck_assert_uint_eq(ps_trace_log_lines(log), 1);
+    ck_assert(ps_trace_log_close(log, NULL));
+    g_autofree char *text = NULL;
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    ck_assert_ptr_nonnull(strstr(text, "    20.000000000  client       #1       10.0.0.1:40001 -> 10.1.0.1:443"));
+    ck_assert_ptr_nonnull(strstr(text, "port chosen after 3 probes"));
+    ck_assert_ptr_null(strstr(text, "SYN sent"));
+
+    /* every malformed condition is refused with the accepted forms */
+    const char *bad[] = {"colour=red", "port=70000", "address=10.0.0", "entity", "conn=x"};
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        GError *error = NULL;
+        ck_assert_ptr_null(ps_trace_log_open(path, bad[i], &error));
+        ck_assert_msg(error && strstr(error->message, "--trace-filter"), "%s", bad[i]);
+        g_error_free(error);
+    }
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static Suite *trace_suite(void)
+{
+    Suite *s = suite_create("trace");
+    TCase *tc = tcase_create("trace");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, pcap_decodes_in_tshark);
+    tcase_add_test(tc, trace_log_filters_lines);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+PS_TEST_MAIN(trace_suite)
