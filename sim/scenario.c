@@ -24,6 +24,8 @@ struct SimSection {
     char *label;
     guint line;          /* of the header; 0 when the file lacks the section */
     GHashTable *entries; /* key name (the schema's string) -> Entry * */
+    GPtrArray *free_defs; /* SimKeyDef * (owned, with its name) of a free-keys
+                             section's keys, in file order */
 };
 
 struct SimScenario {
@@ -135,10 +137,18 @@ static void entry_free(gpointer data)
 static void section_free(gpointer data)
 {
     SimSection *s = data;
-    g_hash_table_unref(s->entries);
+    g_hash_table_unref(s->entries); /* before free_defs: entries point into them */
+    g_ptr_array_unref(s->free_defs);
     g_free(s->name);
     g_free(s->label);
     g_free(s);
+}
+
+static void free_def_free(gpointer data)
+{
+    SimKeyDef *def = data;
+    g_free((char *)def->name);
+    g_free(def);
 }
 
 static char *make_label(const char *kind, const char *name)
@@ -156,6 +166,7 @@ static SimSection *section_new(SimScenario *sc, const SimSectionDef *def, const 
     s->label = make_label(def->kind, name);
     s->line = line;
     s->entries = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, entry_free);
+    s->free_defs = g_ptr_array_new_with_free_func(free_def_free);
     g_hash_table_insert(sc->by_label, s->label, s);
     return s;
 }
@@ -175,6 +186,28 @@ static Entry *entry_set(SimSection *s, const SimKeyDef *def, const char *text,
     e->value = value;
     g_hash_table_replace(s->entries, (gpointer)def->name, e);
     return e;
+}
+
+/* A key of a free-keys section: checked by the section's own function, kept
+ * as text under a definition made for it. */
+static Entry *free_entry_set(SimSection *s, const char *key, const char *text,
+                             const char *source, GError **error)
+{
+    const SimFreeKeysDef *free_keys = sim_schema_free_keys(s->scenario->schema, s->def->kind);
+    g_autofree char *value = g_strstrip(g_strdup(text));
+    if (!free_keys->check(key, value, error))
+        return NULL;
+    Entry *old = entry_of(s, key);
+    const SimKeyDef *def = old ? old->def : NULL;
+    if (def == NULL) {
+        SimKeyDef *made = g_new0(SimKeyDef, 1);
+        made->name = g_strdup(key);
+        made->type = SIM_TYPE_STRING;
+        made->help = "";
+        g_ptr_array_add(s->free_defs, made);
+        def = made;
+    }
+    return entry_set(s, def, value, source, error);
 }
 
 /* ---- reading the file ---- */
@@ -384,6 +417,19 @@ static gboolean load_group(SimScenario *sc, GKeyFile *kf, const char *group, Lin
         guint line = line_of(idx->keys, id);
         g_free(id);
         const SimKeyDef *def = sim_schema_key(s->def, keys[i]);
+        if (def == NULL && sim_schema_free_keys(sc->schema, s->def->kind)) {
+            char *text = g_key_file_get_value(kf, group, keys[i], NULL);
+            GError *err = NULL;
+            Entry *e = free_entry_set(s, keys[i], text, SOURCE_FILE, &err);
+            if (e)
+                e->line = line;
+            else {
+                ok = fail_at(sc, line, s->label, keys[i], error, err->message);
+                g_error_free(err);
+            }
+            g_free(text);
+            continue;
+        }
         if (def == NULL) {
             char *h = keys_hint(s->def, keys[i]);
             char *detail = g_strdup_printf("unknown key%s", h);
@@ -450,7 +496,9 @@ static void add_missing_unnamed(SimScenario *sc)
     guint added = 0;
     for (guint i = 0; i < sim_schema_n_sections(sc->schema); i++) {
         const SimSectionDef *def = sim_schema_section_at(sc->schema, i);
-        if (def->named || g_hash_table_contains(sc->by_label, def->kind))
+        /* A free-keys section (say [expect]) means something only when written. */
+        if (def->named || g_hash_table_contains(sc->by_label, def->kind) ||
+            sim_schema_free_keys(sc->schema, def->kind))
             continue;
         g_ptr_array_insert(sc->sections, (gint)added++, section_new(sc, def, NULL, 0));
     }
@@ -503,6 +551,42 @@ static gboolean dotted_name_exists(const SimScenario *sc, char **parts, guint n)
     return found;
 }
 
+/* "expect.peak_utilization(host.shop)=<= 0.8": for an unnamed free-keys
+ * section the whole rest of the path is the key, dots included. Creates the
+ * section when the file lacks it. -1 when `arg` is not such an override,
+ * else 1 on success and 0 on failure. */
+static int apply_free_override(SimScenario *sc, const char *arg, const char *eq,
+                               GError **error)
+{
+    const char *dot = memchr(arg, '.', (gsize)(eq - arg));
+    if (dot == NULL)
+        return -1;
+    g_autofree char *kind = g_strndup(arg, (gsize)(dot - arg));
+    const SimSectionDef *def = sim_schema_section(sc->schema, kind);
+    if (def == NULL || def->named || !sim_schema_free_keys(sc->schema, kind))
+        return -1;
+    g_autofree char *key = g_strstrip(g_strndup(dot + 1, (gsize)(eq - dot - 1)));
+    if (*key == '\0' || !writable_value(eq + 1) || strpbrk(key, "=[]\r\n")) {
+        bad_override(arg, error, "expected a key and a value on one line, without '[', ']' "
+                                 "or comments");
+        return 0;
+    }
+    SimSection *s = g_hash_table_lookup(sc->by_label, kind);
+    if (s == NULL) {
+        s = section_new(sc, def, NULL, 0);
+        g_ptr_array_add(sc->sections, s);
+    }
+    GError *err = NULL;
+    Entry *e = free_entry_set(s, key, eq + 1, SOURCE_OVERRIDE, &err);
+    if (e == NULL) {
+        bad_override(arg, error, err->message);
+        g_error_free(err);
+        return 0;
+    }
+    e->set_arg = g_strdup(arg);
+    return 1;
+}
+
 static gboolean apply_override(SimScenario *sc, const char *arg, GError **error)
 {
     static const char form[] = "expected kind.name.key=value, or kind.key=value for an "
@@ -510,6 +594,9 @@ static gboolean apply_override(SimScenario *sc, const char *arg, GError **error)
     const char *eq = strchr(arg, '=');
     if (eq == NULL)
         return bad_override(arg, error, form);
+    int free_result = apply_free_override(sc, arg, eq, error);
+    if (free_result >= 0)
+        return free_result == 1;
     char *path = g_strndup(arg, (gsize)(eq - arg));
     char **parts = g_strsplit(path, ".", -1);
     guint n = g_strv_length(parts);
@@ -696,9 +783,45 @@ SimScenario *sim_scenario_load_data(const SimSchema *schema, const char *data, c
     return load(schema, data, origin, overrides, error);
 }
 
-SimScenario *sim_scenario_load_file(const SimSchema *schema, const char *path,
+static GPtrArray *library_dirs;
+
+void sim_scenario_set_library(const char *const *dirs)
+{
+    g_clear_pointer(&library_dirs, g_ptr_array_unref);
+    library_dirs = g_ptr_array_new_with_free_func(g_free);
+    for (const char *const *d = dirs; d && *d; d++)
+        if (**d)
+            g_ptr_array_add(library_dirs, g_strdup(*d));
+}
+
+/* A bare name that is not a file is looked up in $PORTSIM_SCENARIO_PATH and
+ * the library folders, with or without its .ini. */
+static char *find_scenario(const char *path)
+{
+    if (g_file_test(path, G_FILE_TEST_EXISTS) || strchr(path, '/'))
+        return g_strdup(path);
+    g_autofree char *file = g_str_has_suffix(path, ".ini") ? g_strdup(path)
+                                                            : g_strconcat(path, ".ini", NULL);
+    g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+    const char *env = g_getenv("PORTSIM_SCENARIO_PATH");
+    g_auto(GStrv) env_dirs = env ? g_strsplit(env, ":", -1) : NULL;
+    for (char **d = env_dirs; d && *d; d++)
+        g_ptr_array_add(dirs, g_strdup(*d));
+    for (guint i = 0; library_dirs && i < library_dirs->len; i++)
+        g_ptr_array_add(dirs, g_strdup(library_dirs->pdata[i]));
+    for (guint i = 0; i < dirs->len; i++) {
+        char *candidate = g_build_filename(dirs->pdata[i], file, NULL);
+        if (g_file_test(candidate, G_FILE_TEST_IS_REGULAR))
+            return candidate;
+        g_free(candidate);
+    }
+    return g_strdup(path);
+}
+
+SimScenario *sim_scenario_load_file(const SimSchema *schema, const char *name,
                                     const char *const *overrides, GError **error)
 {
+    g_autofree char *path = find_scenario(name);
     char *data = NULL;
     gsize len = 0;
     GError *err = NULL;
@@ -778,6 +901,8 @@ const char *sim_section_label(const SimSection *section)
 static const SimKeyDef *declared(const SimSection *section, const char *key, const char *caller)
 {
     const SimKeyDef *def = sim_schema_key(section->def, key);
+    if (def == NULL && sim_schema_free_keys(section->scenario->schema, section->def->kind))
+        return entry_of(section, key) ? entry_of(section, key)->def : NULL;
     if (def == NULL)
         g_error("%s: [%s] declares no key '%s'", caller, section->def->kind, key);
     return def;
@@ -803,6 +928,8 @@ static const Entry *typed(const SimSection *section, const char *key, SimValueTy
     if (e && e->def->type == type)
         return e;
     const SimKeyDef *def = declared(section, key, caller);
+    if (def == NULL) /* a free key that was not given */
+        g_error("%s: [%s] %s has no value", caller, section->label, key);
     if (def->type != type)
         g_error("%s: [%s] %s is a %s", caller, section->def->kind, key,
                 sim_value_type_describe(def->type));
@@ -874,6 +1001,17 @@ SimSection *sim_section_reference(const SimSection *section, const char *key)
     return typed(section, key, SIM_TYPE_REFERENCE, G_STRFUNC)->target;
 }
 
+guint sim_section_n_free_keys(const SimSection *section)
+{
+    return section->free_defs->len;
+}
+
+const char *sim_section_free_key_at(const SimSection *section, guint i)
+{
+    g_return_val_if_fail(i < section->free_defs->len, NULL);
+    return ((const SimKeyDef *)g_ptr_array_index(section->free_defs, i))->name;
+}
+
 /* ---- the effective scenario ---- */
 
 GString *sim_scenario_effective_ini(const SimScenario *scenario)
@@ -898,6 +1036,12 @@ GString *sim_scenario_effective_ini(const SimScenario *scenario)
             else if (e->source == SOURCE_OVERRIDE)
                 g_string_append(out, " ; --set");
             g_string_append_c(out, '\n');
+        }
+        for (guint k = 0; k < s->free_defs->len; k++) {
+            const SimKeyDef *def = g_ptr_array_index(s->free_defs, k);
+            const Entry *e = entry_of(s, def->name);
+            g_string_append_printf(out, "%s = %s%s\n", def->name, e->text,
+                                   e->source == SOURCE_OVERRIDE ? " ; --set" : "");
         }
     }
     return out;

@@ -5,7 +5,9 @@
  * "[kind name]". Every key is checked against the schema; unknown sections
  * and keys are errors with a "did you mean" hint. Overrides
  * ("kind.name.key=value", or "kind.key=value" for unnamed sections) are
- * applied after the file and checked the same way.
+ * applied after the file and checked the same way. A free-keys section (see
+ * SimFreeKeysDef, e.g. [expect]) is not added when missing; an override of
+ * one ("expect.failure_ratio=<= 0.01") creates it.
  *
  * Error messages have the form
  *   FILE:LINE: [kind name] key: what was wrong; what was expected
@@ -24,8 +26,13 @@
 typedef struct SimScenario SimScenario;
 typedef struct SimSection SimSection;
 
+/* `path` may also be the bare name of a library scenario ("flash-sale"),
+ * looked up when no such file exists; see sim_scenario_set_library(). */
 SimScenario *sim_scenario_load_file(const SimSchema *schema, const char *path,
                                     const char *const *overrides, GError **error);
+/* The folders of the scenario library, searched (after the colon-separated
+ * $PORTSIM_SCENARIO_PATH) for bare names. Set once by the program. */
+void sim_scenario_set_library(const char *const *dirs);
 /* `origin` names the text in messages (normally its path). */
 SimScenario *sim_scenario_load_data(const SimSchema *schema, const char *data, const char *origin,
                                     const char *const *overrides, GError **error);
@@ -76,6 +83,12 @@ const SimDist *sim_section_distribution(const SimSection *section, const char *k
 const GArray *sim_section_schedule(const SimSection *section, const char *key); /* SimSchedulePoint */
 /* For a REFERENCE, the section it names (which exists: the loader checks). */
 SimSection *sim_section_reference(const SimSection *section, const char *key);
+
+/* The keys of a free-keys section (see SimFreeKeysDef), in file order then
+ * override order. Their values: sim_section_text; their lines for messages:
+ * sim_section_error. Other sections have none. */
+guint sim_section_n_free_keys(const SimSection *section);
+const char *sim_section_free_key_at(const SimSection *section, guint i);
 
 /* For semantic errors found after loading (say, a workload whose host is a
  * fleet too small): sets SIM_ERROR_INPUT with the same "FILE:LINE: [label]

@@ -10,6 +10,7 @@ struct SimSchema {
     GHashTable *section_map; /* kind -> const SimSectionDef * */
     GPtrArray *presets;      /* const SimPresetDef *, declaration order */
     GHashTable *preset_map;  /* "kind/name" (owned) -> const SimPresetDef * */
+    GHashTable *free_map;    /* kind -> const SimFreeKeysDef * */
 };
 
 /* An address list with no `max` is still capped: a stray /8 must not eat the
@@ -23,6 +24,7 @@ SimSchema *sim_schema_new(void)
     schema->section_map = g_hash_table_new(g_str_hash, g_str_equal);
     schema->presets = g_ptr_array_new();
     schema->preset_map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    schema->free_map = g_hash_table_new(g_str_hash, g_str_equal);
     return schema;
 }
 
@@ -34,6 +36,7 @@ void sim_schema_free(SimSchema *schema)
     g_hash_table_unref(schema->section_map);
     g_ptr_array_unref(schema->presets);
     g_hash_table_unref(schema->preset_map);
+    g_hash_table_unref(schema->free_map);
     g_free(schema);
 }
 
@@ -494,6 +497,20 @@ void sim_schema_add_preset(SimSchema *schema, const SimPresetDef *preset)
     g_ptr_array_add(schema->presets, (gpointer)preset);
 }
 
+void sim_schema_set_free_keys(SimSchema *schema, const char *kind, const SimFreeKeysDef *free_keys)
+{
+    const SimSectionDef *section = sim_schema_section(schema, kind);
+    if (section == NULL || section->n_keys > 0 || free_keys->check == NULL)
+        g_error("schema: free keys for [%s] need an added section that declares no keys and "
+                "a check function", kind);
+    g_hash_table_replace(schema->free_map, (gpointer)section->kind, (gpointer)free_keys);
+}
+
+const SimFreeKeysDef *sim_schema_free_keys(const SimSchema *schema, const char *kind)
+{
+    return g_hash_table_lookup(schema->free_map, kind);
+}
+
 const SimSectionDef *sim_schema_section(const SimSchema *schema, const char *kind)
 {
     return g_hash_table_lookup(schema->section_map, kind);
@@ -595,6 +612,14 @@ GString *sim_schema_describe_text(const SimSchema *schema)
             g_string_append_printf(out, "      %s\n", key->help);
             g_free(allowed);
         }
+        const SimFreeKeysDef *free_keys = sim_schema_free_keys(schema, section->kind);
+        if (free_keys) {
+            g_string_append_printf(out, "\n  KEY = VALUE\n      key: %s\n      value: %s\n",
+                                   free_keys->key_form, free_keys->value_form);
+            for (guint i = 0; free_keys->names && free_keys->names[i]; i++)
+                g_string_append_printf(out, "\n  %s\n      %s\n", free_keys->names[i],
+                                       free_keys->helps[i]);
+        }
     }
     if (schema->presets->len > 0)
         g_string_append(out, "\nPresets\n");
@@ -631,8 +656,22 @@ GString *sim_schema_describe_markdown(const SimSchema *schema)
         const SimSectionDef *section = g_ptr_array_index(schema->sections, s);
         g_string_append_printf(out, "\n## %s\n\n%s\n\n",
                                section_header(section, header, sizeof header), section->help);
-        g_string_append(out, "| Key | Type | Default | Allowed | Description |\n"
-                             "|---|---|---|---|---|\n");
+        const SimFreeKeysDef *free_keys = sim_schema_free_keys(schema, section->kind);
+        if (free_keys) {
+            g_string_append(out, "Key: ");
+            append_cell(out, free_keys->key_form);
+            g_string_append(out, "\n\nValue: ");
+            append_cell(out, free_keys->value_form);
+            g_string_append(out, "\n\n| Name | Description |\n|---|---|\n");
+            for (guint i = 0; free_keys->names && free_keys->names[i]; i++) {
+                g_string_append_printf(out, "| `%s` | ", free_keys->names[i]);
+                append_cell(out, free_keys->helps[i]);
+                g_string_append(out, " |\n");
+            }
+        }
+        if (section->n_keys > 0)
+            g_string_append(out, "| Key | Type | Default | Allowed | Description |\n"
+                                 "|---|---|---|---|---|\n");
         for (guint k = 0; k < section->n_keys; k++) {
             const SimKeyDef *key = &section->keys[k];
             char *allowed = allowed_text(key, "`");

@@ -61,6 +61,23 @@ typedef struct {
     const char *const *pairs;
 } SimPresetDef;
 
+/* A section whose keys are not a fixed list but follow a grammar, such as
+ * [expect], whose keys are metric names with an optional scope
+ * ("peak_utilization(host.shop)"). Registered beside the section (so that
+ * the positional SimSectionDef tables stay as they are). Its values are
+ * kept as text; `check` validates a key and its value together, setting
+ * SIM_ERROR_INPUT with the bare reason (the loader adds file, line and key)
+ * and a "did you mean" of its own. `names` and `helps` (parallel,
+ * NULL-terminated) document the known key names; `key_form` and
+ * `value_form` describe the syntax, for `portsim list keys`. */
+typedef struct {
+    const char *key_form;
+    const char *value_form;
+    const char *const *names;
+    const char *const *helps;
+    gboolean (*check)(const char *key, const char *value, GError **error);
+} SimFreeKeysDef;
+
 typedef struct SimSchema SimSchema;
 
 SimSchema *sim_schema_new(void);
@@ -71,6 +88,12 @@ void sim_schema_free(SimSchema *schema);
  * bad one is a programming error (g_error); add a preset after its section. */
 void sim_schema_add_section(SimSchema *schema, const SimSectionDef *section);
 void sim_schema_add_preset(SimSchema *schema, const SimPresetDef *preset);
+
+/* Makes an already added section take free keys (see SimFreeKeysDef); its
+ * SimSectionDef should declare no keys. Not copied: must outlive the schema. */
+void sim_schema_set_free_keys(SimSchema *schema, const char *kind, const SimFreeKeysDef *free_keys);
+/* NULL for a section with a fixed list of keys. */
+const SimFreeKeysDef *sim_schema_free_keys(const SimSchema *schema, const char *kind);
 
 const SimSectionDef *sim_schema_section(const SimSchema *schema, const char *kind);
 const SimKeyDef *sim_schema_key(const SimSectionDef *section, const char *key);
