@@ -10,6 +10,20 @@
 extern const PsAllocatorClass ps_alloc_sequential_class;
 extern const PsAllocatorClass ps_alloc_random_class;
 extern const PsAllocatorClass ps_alloc_linux_class;
+extern const PsAllocatorClass ps_alloc_random_pick_class;
+extern const PsAllocatorClass ps_alloc_hash_class;
+extern const PsAllocatorClass ps_alloc_double_hash_class;
+extern const PsAllocatorClass ps_alloc_random_increments_class;
+
+/* alloc_plugin.c: a plugin's class, loaded once per resolved path. */
+const PsAllocatorClass *ps_allocator_plugin_load(const char *path, const char *base_file,
+                                                 GError **error);
+
+/* The RFC 6056 F()/G() of (local address, remote address, remote port)
+ * under the key (k0, k1): SipHash-2-4 of the family-tagged addresses and
+ * the port (big-endian). Exposed so the tests can replay the algorithms. */
+uint64_t ps_alloc_flow_hash(uint64_t k0, uint64_t k1, const SimAddress *local,
+                            const SimAddress *remote, uint16_t remote_port);
 
 /* SipHash-2-4 (Aumasson and Bernstein, 2012) of len bytes under the key
  * (k0, k1), the key read as two little-endian 64-bit halves. Exposed so the

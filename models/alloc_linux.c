@@ -16,6 +16,10 @@ typedef struct {
     uint64_t k0, k1;    /* the secret, drawn once (the kernel's boot-time key) */
     SimRng rng;
     uint32_t *perturb;
+    /* IP_LOCAL_PORT_RANGE on Linux >= 6.8: step 1 over the whole
+     * (sub-)range from a random offset, no parity split, no table. */
+    gboolean socket_range;
+    uint32_t size; /* the whole range, odd sizes included */
 } LinuxState;
 
 /* ---- SipHash-2-4 ---- */
@@ -113,6 +117,18 @@ static void *linux_create(uint16_t lo, uint16_t hi, SimRng *rng)
     return st;
 }
 
+static void *linux_create_params(uint16_t lo, uint16_t hi, SimRng *rng, PsAllocParams *params,
+                                 GError **error)
+{
+    guint64 socket_range;
+    if (!ps_alloc_params_uint(params, "socket_range", 0, 0, 1, &socket_range, error))
+        return NULL;
+    LinuxState *st = linux_create(lo, hi, rng);
+    st->socket_range = socket_range != 0;
+    st->size = (uint32_t)hi - lo + 1;
+    return st;
+}
+
 static void linux_destroy(void *state)
 {
     LinuxState *st = state;
@@ -170,6 +186,25 @@ static int linux_pick(void *state, const PsAllocRequest *req, PsPortTest test, v
         return -1;
     }
 
+    if (st->socket_range) {
+        /* inet_sk_get_local_port_range() narrowed the range: one pass,
+         * step 1, from a random offset. */
+        uint32_t start = sim_rng_below(&st->rng, st->size);
+        if (req->scan) {
+            int64_t k = req->scan(req->scan_ctx, start, 1, st->size, st->size);
+            *probes = k < 0 ? st->size : (uint32_t)k + 1;
+            return k < 0 ? -1 : (int)(st->lo + (start + (uint32_t)k) % st->size);
+        }
+        for (uint32_t n = 1; n <= st->size; n++) {
+            uint16_t cand = (uint16_t)(st->lo + (start + n - 1) % st->size);
+            if (test(ctx, cand)) {
+                *probes = n;
+                return cand;
+            }
+        }
+        *probes = st->size;
+        return -1;
+    }
     uint64_t h = port_offset(st, req);
     uint32_t *slot = &st->perturb[h & (PERTURB_SLOTS - 1)];
     /* u32 arithmetic, wrapping, as the table slots are 32-bit counters */
@@ -189,8 +224,9 @@ static int linux_pick(void *state, const PsAllocRequest *req, PsPortTest test, v
 
 static uint32_t linux_exhausted_probes(void *state, const PsAllocRequest *req)
 {
-    /* Both parity passes, remaining/2 candidates each. */
-    return ((const LinuxState *)state)->remaining;
+    /* Both parity passes, remaining/2 candidates each; or the one pass. */
+    const LinuxState *st = state;
+    return st->socket_range ? st->size : st->remaining;
 }
 
 const PsAllocatorClass ps_alloc_linux_class = {
@@ -208,8 +244,12 @@ const PsAllocatorClass ps_alloc_linux_class = {
             "when none is free. An odd-sized range never offers its top port. Source: Linux "
             "net/ipv4/inet_hashtables.c __inet_hash_connect() (commits 190cc82, 4dfa9b438ee3, "
             "4c2c8f03a5ab, ca7af0402550), net/core/secure_seq.c secure_ipv4_port_ephemeral(), "
-            "net/ipv4/inet_connection_sock.c inet_csk_find_open_port(); RFC 6056 §3.3.4.",
+            "net/ipv4/inet_connection_sock.c inet_csk_find_open_port(); RFC 6056 §3.3.4. Parameter "
+            "socket_range=1 (set for hosts with local_port_range): Linux >= 6.8 with "
+            "IP_LOCAL_PORT_RANGE scans step 1 from a random offset, no parity split "
+            "(ports.md §3.6).",
     .create = linux_create,
+    .create_params = linux_create_params,
     .destroy = linux_destroy,
     .pick = linux_pick,
     .exhausted_probes = linux_exhausted_probes,

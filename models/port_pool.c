@@ -24,8 +24,11 @@ struct PsPortPool {
     guint n_words;   /* 64-bit words per bitmap */
     uint64_t *reserved;
     uint64_t *bound;
-    uint32_t *uses;  /* per port: 4-tuples in use through it */
-    uint64_t *used_any; /* bit set while uses[port] > 0: for word scans */
+    /* Per port: 4-tuples in use through it, in chunks of 64 ports made on
+     * first use, so a pool of a host with thousands of addresses (an IPv6
+     * /112) that uses few ports costs ~15 KiB, not ~130 KiB. */
+    uint32_t **use_chunks;
+    uint64_t *used_any; /* bit set while a port's use count > 0 */
     guint n_reserved;
     guint n_bound;
     guint ports_in_use;
@@ -42,6 +45,15 @@ static inline gboolean bit_get(const uint64_t *w, guint i)
 static inline void bit_set(uint64_t *w, guint i) { w[i >> 6] |= (uint64_t)1 << (i & 63); }
 
 static inline void bit_clear(uint64_t *w, guint i) { w[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+/* The use count of port offset i (its chunk made on first use). */
+static inline uint32_t *use_slot(PsPortPool *pool, guint i)
+{
+    uint32_t **chunk = &pool->use_chunks[i >> 6];
+    if (G_UNLIKELY(!*chunk))
+        *chunk = g_new0(uint32_t, 64);
+    return &(*chunk)[i & 63];
+}
 
 static inline gboolean in_range(const PsPortPool *pool, uint16_t port)
 {
@@ -94,7 +106,7 @@ PsPortPool *ps_pool_new(uint16_t lo, uint16_t hi)
     pool->n_words = (pool->size + 63) / 64;
     pool->reserved = g_new0(uint64_t, pool->n_words);
     pool->bound = g_new0(uint64_t, pool->n_words);
-    pool->uses = g_new0(uint32_t, pool->size);
+    pool->use_chunks = g_new0(uint32_t *, pool->n_words);
     pool->used_any = g_new0(uint64_t, pool->n_words);
     pool->dest_index = g_hash_table_new(dest_key_hash, dest_key_equal);
     pool->dests = g_ptr_array_new_with_free_func(g_free);
@@ -109,7 +121,9 @@ void ps_pool_free(PsPortPool *pool)
     g_ptr_array_free(pool->dests, TRUE);
     g_free(pool->reserved);
     g_free(pool->bound);
-    g_free(pool->uses);
+    for (guint w = 0; w < pool->n_words; w++)
+        g_free(pool->use_chunks[w]);
+    g_free(pool->use_chunks);
     g_free(pool->used_any);
     g_free(pool);
 }
@@ -189,7 +203,7 @@ void ps_pool_connect_take(PsPortPool *pool, PsDestId dest, uint16_t port)
     bit_set(d->bits, i);
     d->used++;
     pool->tuples_in_use++;
-    if (pool->uses[i]++ == 0) {
+    if ((*use_slot(pool, i))++ == 0) {
         pool->ports_in_use++;
         bit_set(pool->used_any, i);
     }
@@ -203,7 +217,7 @@ void ps_pool_connect_release(PsPortPool *pool, PsDestId dest, uint16_t port)
     bit_clear(d->bits, i);
     d->used--;
     pool->tuples_in_use--;
-    if (--pool->uses[i] == 0) {
+    if (--*use_slot(pool, i) == 0) {
         pool->ports_in_use--;
         bit_clear(pool->used_any, i);
     }
@@ -262,7 +276,7 @@ gboolean ps_pool_bind_ok(const PsPortPool *pool, uint16_t port)
     if (!in_range(pool, port))
         return FALSE;
     guint i = port - pool->lo;
-    return !bit_get(pool->reserved, i) && !bit_get(pool->bound, i) && pool->uses[i] == 0;
+    return !bit_get(pool->reserved, i) && !bit_get(pool->bound, i) && !bit_get(pool->used_any, i);
 }
 
 guint ps_pool_bind_free(const PsPortPool *pool)

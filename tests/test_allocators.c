@@ -63,9 +63,10 @@ static void count_critical(const gchar *domain, GLogLevelFlags level, const gcha
 
 START_TEST(test_registry)
 {
-    static const char *names[] = { "sequential", "random", "linux" };
-    ck_assert_uint_eq(ps_allocator_n_classes(), 3);
-    for (guint i = 0; i < 3; i++) {
+    static const char *names[] = { "sequential", "random", "random-pick", "hash",
+                                   "double-hash", "random-increments", "linux" };
+    ck_assert_uint_eq(ps_allocator_n_classes(), G_N_ELEMENTS(names));
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
         const PsAllocatorClass *k = ps_allocator_class_at(i);
         ck_assert_str_eq(k->name, names[i]);
         ck_assert_ptr_eq(ps_allocator_class_find(names[i]), k);
@@ -75,11 +76,16 @@ START_TEST(test_registry)
     ck_assert_ptr_null(ps_allocator_class_find("Linux"));
     ck_assert_ptr_null(ps_allocator_class_find(""));
     ck_assert_ptr_null(ps_allocator_class_find(NULL));
-    ck_assert_str_eq(ps_allocator_choices(), "sequential|random|linux");
+    ck_assert_str_eq(ps_allocator_choices(),
+                     "sequential|random|random-pick|hash|double-hash|random-increments|linux");
     /* Help texts name their sources. */
     ck_assert_ptr_nonnull(strstr(ps_allocator_class_at(0)->help, "ns-3"));
     ck_assert_ptr_nonnull(strstr(ps_allocator_class_at(1)->help, "RFC 6056"));
-    ck_assert_ptr_nonnull(strstr(ps_allocator_class_at(2)->help, "__inet_hash_connect"));
+    ck_assert_ptr_nonnull(strstr(ps_allocator_class_find("linux")->help, "__inet_hash_connect"));
+    for (guint i = 1; i <= 5; i++) {
+        g_autofree char *alg = g_strdup_printf("Algorithm %u", i);
+        ck_assert_msg(strstr(ps_allocator_class_at(i)->help, alg), "%s", alg);
+    }
 
     PsAllocator *a = make("linux", 1000, 1999, 1);
     ck_assert_str_eq(ps_allocator_name(a), "linux");
