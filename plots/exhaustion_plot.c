@@ -254,7 +254,7 @@ static GString *build_gp(const char *name, const PlotExhaustionSpec *spec, const
     return gp;
 }
 
-static gboolean run_gnuplot(const char *gnuplot, const char *dir, const char *name,
+gboolean plot_run_gnuplot(const char *gnuplot, const char *dir, const char *name,
                             GError **error)
 {
     g_autofree char *svg_tmp = g_strconcat(name, ".svg.tmp", NULL);
@@ -342,5 +342,5 @@ gboolean plot_exhaustion(const char *dir, const char *name, const PlotExhaustion
                     name, name, name);
         return FALSE;
     }
-    return run_gnuplot(gnuplot, dir, name, error);
+    return plot_run_gnuplot(gnuplot, dir, name, error);
 }

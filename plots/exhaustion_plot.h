@@ -32,4 +32,10 @@ gboolean plot_gnuplot_available(void);
 gboolean plot_exhaustion(const char *dir, const char *name, const PlotExhaustionSpec *spec,
                          GError **error);
 
+/* Runs `gnuplot NAME.gp` in dir with svgout/pngout pointing at temporary
+ * names, then renames NAME.svg and NAME.png into place (shared by every
+ * plot that follows the script's svgout/pngout convention). */
+gboolean plot_run_gnuplot(const char *gnuplot, const char *dir, const char *name,
+                          GError **error);
+
 #endif
