@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include "budget.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <math.h>
@@ -30,7 +32,13 @@ struct CliProgress {
     gboolean tty;
     gboolean drawn;
     gint64 started;
+    guint64 max_memory;
+    char *stop_reason;
 };
+
+void cli_progress_set_memory_limit(CliProgress *p, guint64 max_bytes) { p->max_memory = max_bytes; }
+
+const char *cli_progress_stop_reason(const CliProgress *p) { return p->stop_reason; }
 
 CliProgress *cli_progress_new(const char *label, SimTime duration)
 {
@@ -45,8 +53,20 @@ CliProgress *cli_progress_new(const char *label, SimTime duration)
 gboolean cli_progress_update(void *data, SimTime now, uint64_t events)
 {
     CliProgress *p = data;
-    if (interrupted)
+    if (interrupted) {
+        if (!p->stop_reason)
+            p->stop_reason = g_strdup("interrupted by a signal");
         return FALSE;
+    }
+    guint64 rss = p->max_memory ? ps_budget_resident_memory() : 0;
+    if (rss > p->max_memory) {
+        g_autofree char *used = ps_budget_format_size(rss);
+        g_autofree char *limit = ps_budget_format_size(p->max_memory);
+        g_free(p->stop_reason);
+        p->stop_reason = g_strdup_printf("stopped: resident memory %s passed --max-memory %s",
+                                         used, limit);
+        return FALSE;
+    }
     double elapsed = (double)(g_get_monotonic_time() - p->started) / 1e6;
     if (!p->tty || elapsed < 0.5)
         return TRUE;
@@ -75,5 +95,6 @@ void cli_progress_free(CliProgress *p)
     if (p->drawn)
         fprintf(stderr, "\r\033[K");
     g_free(p->label);
+    g_free(p->stop_reason);
     g_free(p);
 }

@@ -3,6 +3,8 @@
 
 #include <inttypes.h>
 
+#include "sim_error.h"
+
 /* Reading the wall clock costs more than a small event, so the progress
  * callback is considered only once per this many events (a power of two). */
 #define PROGRESS_CHECK_EVENTS 4096
@@ -22,6 +24,15 @@ struct SimEngine {
     gint64 progress_interval_us;
     gint64 progress_last_us;
 
+    /* The watchdog: events run in a row at `same_time`. */
+    uint64_t stuck_limit;
+    uint64_t same_count;
+    SimTime same_time;
+    SimEvent stuck_event; /* the last one run when it fired */
+    gboolean stuck;
+    SimEventNameFn namer;
+    void *namer_data;
+
     /* Sampling is done by the run loop, not by an event, so a row at t
      * always shows the state after every event at or before t, whatever
      * order those events were scheduled in. */
@@ -39,6 +50,8 @@ SimEngine *sim_engine_new(uint64_t seed, uint32_t replication)
     engine->series = sim_series_new();
     engine->seed = seed;
     engine->replication = replication;
+    engine->stuck_limit = SIM_ENGINE_STUCK_EVENTS;
+    engine->same_time = -1;
     return engine;
 }
 
@@ -199,6 +212,16 @@ static SimRunStatus run_loop(SimEngine *engine, SimTime until)
         event.handler(event.ctx, event.arg);
         engine->events_run++;
 
+        /* One compare per event: cheap enough for the hot path. */
+        if (event.time != engine->same_time) {
+            engine->same_time = event.time;
+            engine->same_count = 1;
+        } else if (++engine->same_count > engine->stuck_limit && engine->stuck_limit > 0) {
+            engine->stuck = TRUE;
+            engine->stuck_event = event;
+            return SIM_RUN_STUCK;
+        }
+
         if (engine->progress && engine->events_run % PROGRESS_CHECK_EVENTS == 0 &&
             progress_says_stop(engine))
             return SIM_RUN_STOPPED;
@@ -221,6 +244,37 @@ SimRunStatus sim_engine_run(SimEngine *engine, SimTime until)
     SimRunStatus status = run_loop(engine, until);
     engine->running = FALSE;
     return status;
+}
+
+void sim_engine_set_watchdog(SimEngine *engine, uint64_t max_events)
+{
+    g_return_if_fail(engine != NULL);
+    engine->stuck_limit = max_events;
+}
+
+void sim_engine_set_event_namer(SimEngine *engine, SimEventNameFn fn, void *user_data)
+{
+    g_return_if_fail(engine != NULL);
+    engine->namer = fn;
+    engine->namer_data = user_data;
+}
+
+GError *sim_engine_stuck_error(const SimEngine *engine)
+{
+    g_return_val_if_fail(engine != NULL, NULL);
+    if (!engine->stuck)
+        return NULL;
+    const SimEvent *ev = &engine->stuck_event;
+    g_autofree char *name =
+        engine->namer ? engine->namer(engine->namer_data, ev->handler, ev->ctx, ev->arg) : NULL;
+    g_autofree char *who = name ? g_strdup_printf("the last one by %s", name)
+                                : g_strdup_printf("the last one handler %p, context %p",
+                                                  (void *)ev->handler, ev->ctx);
+    return g_error_new(SIM_ERROR, SIM_ERROR_RUNTIME,
+                       "the simulation is stuck: %" G_GUINT64_FORMAT
+                       " events in a row at t = %.9g s without the clock moving (%s); a "
+                       "model reschedules an event at the same instant forever",
+                       engine->same_count, sim_time_to_seconds(ev->time), who);
 }
 
 uint64_t sim_engine_events_run(const SimEngine *engine)

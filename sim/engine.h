@@ -46,7 +46,26 @@ typedef enum {
     SIM_RUN_REACHED_TIME, /* next event is later than `until` */
     SIM_RUN_DRAINED,      /* no events left */
     SIM_RUN_STOPPED,      /* the progress callback asked to stop */
+    SIM_RUN_STUCK,        /* the watchdog saw the clock stand still: see below */
 } SimRunStatus;
+
+/* The watchdog: a model bug can make an event reschedule itself at the
+ * same instant forever, so the clock never moves and the run never ends.
+ * After `max_events` events in a row at one instant the run stops with
+ * SIM_RUN_STUCK and sim_engine_stuck_error() describes it. 0 turns it off;
+ * the default is SIM_ENGINE_STUCK_EVENTS, far above any legitimate burst
+ * (even 10^7 arrivals per second are 100 ns apart). */
+#define SIM_ENGINE_STUCK_EVENTS 20000000u
+void sim_engine_set_watchdog(SimEngine *engine, uint64_t max_events);
+
+/* Names the entity behind an event for the watchdog's message ("workload
+ * surge"); returns a newly allocated string, or NULL when unknown. */
+typedef char *(*SimEventNameFn)(void *user_data, SimHandler handler, void *ctx, uint64_t arg);
+void sim_engine_set_event_namer(SimEngine *engine, SimEventNameFn fn, void *user_data);
+
+/* After SIM_RUN_STUCK: a SIM_ERROR_RUNTIME error saying when, how many
+ * events, and which entity's event ran last; NULL before. */
+GError *sim_engine_stuck_error(const SimEngine *engine);
 
 /* Runs every event with time <= until; the clock ends at `until` (or at the
  * last event when drained and until is SIM_TIME_NEVER). */
