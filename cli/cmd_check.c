@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "expect.h"
 #include "keys.h"
 #include "run.h"
 
@@ -33,6 +34,13 @@ int cmd_check(int argc, char **argv)
         SimScenario *scenario = sim_scenario_load_file(schema, argv[i],
                                                        (const char *const *)overrides, &error);
         PsRun *run = scenario ? ps_run_new(scenario, 0, &error) : NULL;
+        /* [expect] scopes name sections: checked once the scenario is whole */
+        PsExpect *expect = run ? ps_expect_new(scenario, &error) : NULL;
+        ps_expect_free(expect);
+        if (run && error) {
+            ps_run_free(run);
+            run = NULL;
+        }
         if (!run) {
             code = cli_report_error(error);
             g_error_free(error);

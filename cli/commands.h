@@ -11,6 +11,12 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_run_one(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_kernel(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Parses options; on a bad flag prints one message and returns FALSE.
  * Remaining positional arguments are left in argc/argv. */
@@ -18,6 +24,9 @@ gboolean cli_parse_options(GOptionContext *context, int *argc, char ***argv);
 /* Prints "portsim: MESSAGE" on stderr and returns the exit code matching the
  * error (2 for input errors, 1 otherwise). */
 int cli_report_error(const GError *error);
+/* "portsim CMD ARGS...", shell-quoted as typed (before option parsing):
+ * the reports' "reproduce" line. */
+char *cli_command_line(const char *cmd, int argc, char **argv);
 /* Scenario name: the `name` key, else the file name without ".ini". */
 char *cli_scenario_name(const char *path, const char *name_key);
 

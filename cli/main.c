@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "scenario.h"
 #include "sim_error.h"
 
 static const struct {
@@ -14,6 +15,12 @@ static const struct {
     {"run", cmd_run, "run a scenario and write its results (timeseries, summary, plots)"},
     {"check", cmd_check, "validate a scenario without running it"},
     {"list", cmd_list, "list keys, allocators, presets or scenarios"},
+    {"explain", cmd_explain, "print the closed-form limits of a scenario, with the formulas"},
+    {"sweep", cmd_sweep, "vary keys over a grid with replications: means, 95% intervals, plots"},
+    {"run-one", cmd_run_one, "execute one line of a sweep's run list (for clusters)"},
+    {"merge", cmd_merge, "merge a sweep's per-run results into its outputs"},
+    {"kernel", cmd_kernel, "replay a scenario on the real Linux kernel and compare (root)"},
+    {"compare", cmd_compare, "run a scenario under several allocators, side by side"},
 };
 
 static void usage(FILE *out)
@@ -47,6 +54,17 @@ int cli_report_error(const GError *error)
                                                                           : EXIT_USAGE;
 }
 
+char *cli_command_line(const char *cmd, int argc, char **argv)
+{
+    GString *s = g_string_new("portsim ");
+    g_string_append(s, cmd);
+    for (int i = 1; i < argc; i++) {
+        g_autofree char *q = g_shell_quote(argv[i]);
+        g_string_append_printf(s, " %s", q);
+    }
+    return g_string_free(s, FALSE);
+}
+
 char *cli_scenario_name(const char *path, const char *name_key)
 {
     if (name_key && *name_key)
@@ -62,6 +80,9 @@ int main(int argc, char **argv)
     /* Messages may follow the user's locale; numbers never do. */
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
+    /* `portsim run flash-sale`: the installed library, then the source tree. */
+    const char *library[] = {PORTSIM_SCENARIO_DIR, PORTSIM_SOURCE_SCENARIO_DIR, NULL};
+    sim_scenario_set_library(library);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

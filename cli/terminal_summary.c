@@ -1,33 +1,14 @@
 #include "terminal_summary.h"
 
+#include "report.h"
+
 #include <math.h>
 #include <string.h>
 
-char *cli_format_seconds(double s)
-{
-    if (s < 60)
-        return g_strdup_printf("%.1fs", s);
-    gint64 whole = (gint64)s;
-    double frac = s - (double)whole;
-    if (s < 3600)
-        return g_strdup_printf("%lldm%04.1fs", (long long)(whole / 60), (double)(whole % 60) + frac);
-    return g_strdup_printf("%lldh%02lldm%02llds", (long long)(whole / 3600),
-                           (long long)(whole % 3600 / 60), (long long)(whole % 60));
-}
+/* One formatting for the terminal and the report. */
+char *cli_format_seconds(double s) { return ps_report_when(s); }
 
-char *cli_format_count(gint64 n)
-{
-    char digits[32];
-    g_snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
-    GString *out = g_string_new(n < 0 ? "-" : "");
-    size_t len = strlen(digits);
-    for (size_t i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            g_string_append_c(out, ',');
-        g_string_append_c(out, digits[i]);
-    }
-    return g_string_free(out, FALSE);
-}
+char *cli_format_count(gint64 n) { return ps_report_count(n); }
 
 static gint64 member_int(JsonObject *o, const char *name)
 {
@@ -78,9 +59,6 @@ GString *cli_terminal_summary(JsonNode *summary)
                            "peak ports in use", "first failure", "failed attempts", "offered/s",
                            "carried/s");
 
-    const char *worst_pool = NULL;
-    double worst_failure = INFINITY, worst_util = -1;
-    gint64 worst_capacity = 0;
     JsonArray *hosts = json_object_get_array_member(root, "hosts");
     for (guint h = 0; h < json_array_get_length(hosts); h++) {
         JsonObject *host = json_array_get_object_element(hosts, h);
@@ -103,35 +81,11 @@ GString *cli_terminal_summary(JsonNode *summary)
                                    cap_s, peak_col, first_s, fail_s,
                                    member_double(pool, "offered_per_s"),
                                    member_double(pool, "carried_per_s"));
-            if (!isnan(first) && first < worst_failure) {
-                worst_failure = first;
-                worst_pool = json_object_get_string_member(host, "name");
-                worst_capacity = capacity;
-            }
-            if (isnan(first) && util > worst_util)
-                worst_util = util;
         }
     }
 
-    JsonObject *overall = json_object_get_object_member(root, "overall");
-    gint64 attempts = member_int(overall, "attempts");
-    g_autofree char *attempts_s = cli_format_count(attempts);
-    g_string_append(out, "\n");
-    if (worst_pool) {
-        g_autofree char *when = cli_format_seconds(worst_failure);
-        g_autofree char *cap = cli_format_count(worst_capacity);
-        g_string_append_printf(out,
-                               "Verdict: connections start failing at %s: host %s had no free "
-                               "port (%s per address and destination, all in use or in "
-                               "TIME_WAIT); %.2f%% of %s attempts failed.\n",
-                               when, worst_pool, cap,
-                               100.0 * member_double(overall, "failure_ratio"), attempts_s);
-    } else {
-        g_string_append_printf(out,
-                               "Verdict: no connection failed in %s attempts; the busiest pool "
-                               "peaked at %.1f%% of its ports (%.1f%% headroom).\n",
-                               attempts_s, 100.0 * MAX(worst_util, 0.0),
-                               100.0 * (1.0 - MAX(worst_util, 0.0)));
-    }
+    /* The same sentence as report.html's. */
+    g_autofree char *verdict = ps_report_verdict(summary);
+    g_string_append_printf(out, "\nVerdict: %s\n", verdict);
     return out;
 }

@@ -3,6 +3,7 @@
 #include "keys.h"
 
 #include "allocator.h"
+#include "expect.h"
 
 static const SimKeyDef scenario_keys[] = {
     {"name", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
@@ -25,7 +26,7 @@ static const SimKeyDef host_keys[] = {
      "Source addresses of the host (or of a fleet sharing one configuration): a list of "
      "IPv4/IPv6 addresses, ranges (10.0.0.1-10.0.0.8) or CIDR blocks (10.0.0.0/29). Each "
      "address has its own port pool."},
-    {"preset", SIM_TYPE_ENUM, "linux", NULL, NULL, "linux", 0,
+    {"preset", SIM_TYPE_ENUM, "linux", NULL, NULL, "linux|linux-4.x|windows|freebsd|macos", 0,
      "Operating-system defaults for the keys below; any key given explicitly overrides the "
      "preset. See `portsim list presets`."},
     {"ephemeral_range", SIM_TYPE_RANGE, "32768-60999", "1", "65535", NULL, 0,
@@ -37,8 +38,20 @@ static const SimKeyDef host_keys[] = {
     {"time_wait", SIM_TYPE_DURATION, "60s", "0s", "1h", NULL, 0,
      "How long the active closer keeps the 4-tuple in TIME_WAIT. Linux: 60 s, fixed at "
      "compile time (TCP_TIMEWAIT_LEN in include/net/tcp.h); RFC 793 asks for 2 MSL = 4 min."},
-    {"allocator", SIM_TYPE_ENUM, "linux", NULL, NULL, "sequential|random|linux", 0,
-     "Port selection strategy for connect() and bind(0); see `portsim list allocators`."},
+    /* Text, not a choice: "plugin:PATH" names a shared library. The network
+     * builder checks the name (file, line and key in the message). */
+    {"allocator", SIM_TYPE_STRING, "linux", NULL, NULL, NULL, 0,
+     "Port selection strategy for connect() and bind(0): sequential, random, random-pick, "
+     "hash, double-hash, random-increments or linux (see `portsim list allocators`; random, "
+     "random-pick, hash, double-hash and random-increments are RFC 6056 Algorithms 1 to 5), "
+     "or plugin:PATH, a shared library built against include/portsim/allocator.h (a relative "
+     "PATH is looked up beside the scenario file first; example: "
+     "examples/stride_allocator.c)."},
+    {"allocator_params", SIM_TYPE_STRING, "", NULL, NULL, NULL, 0,
+     "Parameters of the allocator, \"name=value, name=value\": table_size (double-hash, "
+     "RFC 6056 TABLE_LENGTH, default 10), max_increment (random-increments, N, default 500), "
+     "max_tries (random-pick, default the range size), key (hash, double-hash: pins the "
+     "secret so a sequence can be replayed). An unknown name is an error."},
     {"bind_before_connect", SIM_TYPE_BOOL, "false", NULL, NULL, NULL, 0,
      "Call bind(address, 0) before connect(): the port is then reserved exclusively for "
      "every destination, and running out fails bind() with EADDRINUSE instead of connect() "
@@ -46,9 +59,56 @@ static const SimKeyDef host_keys[] = {
     {"linger0", SIM_TYPE_BOOL, "false", NULL, NULL, NULL, 0,
      "Close with SO_LINGER {on, 0}: the closer sends RST instead of FIN and no side enters "
      "TIME_WAIT (net/ipv4/tcp.c __tcp_close())."},
-    {"address_selection", SIM_TYPE_ENUM, "round-robin", NULL, NULL, "round-robin|first", 0,
+    {"address_selection", SIM_TYPE_ENUM, "round-robin", NULL, NULL, "round-robin|first|hash", 0,
      "How a host with several addresses picks the source address of a new connection: in "
-     "turn (a fleet of clients), or always the first."},
+     "turn (a fleet of clients), always the first, or by a hash of the destination address "
+     "and port (one destination always leaves from the same address, as a consistent-hash "
+     "proxy does). Hosts with more than 256 addresses (an IPv6 /112) create their pools on "
+     "first use and share one allocator."},
+    {"bind_address_no_port", SIM_TYPE_BOOL, "false", NULL, NULL, NULL, 0,
+     "With bind_before_connect: set IP_BIND_ADDRESS_NO_PORT, so bind() records only the "
+     "address and connect() chooses the port with the 4-tuple rules, restoring sharing "
+     "across destinations (Linux 4.2, commit 90c337da1524; ports.md §3.6)."},
+    {"tcp_tw_reuse", SIM_TYPE_ENUM, "2", NULL, NULL, "0|1|2", 0,
+     "net.ipv4.tcp_tw_reuse: may connect() take over a client 4-tuple in TIME_WAIT older than "
+     "tw_reuse_delay? 0 never, 1 always, 2 only for loopback (source or destination in "
+     "127.0.0.0/8 or ::1). Linux default 2 (tcp_sk_init(), commit 79e9fed46038; ports.md "
+     "§3.4). Timestamps are assumed on (the Linux default)."},
+    {"tw_reuse_delay", SIM_TYPE_DURATION, "1s", "1ms", "60s", NULL, 0,
+     "net.ipv4.tcp_tw_reuse_delay: how old a TIME_WAIT 4-tuple must be before tcp_tw_reuse "
+     "may take it over. Linux 6.14+: 1000 ms, 1..60000 ms (ports.md §3.4)."},
+    {"max_tw_buckets", SIM_TYPE_INT, "131072", "0", NULL, NULL, 0,
+     "net.ipv4.tcp_max_tw_buckets: most client sockets of the host in TIME_WAIT at once; past "
+     "it a closing socket skips TIME_WAIT (counted as tw_overflow, \"time wait bucket table "
+     "overflow\"). 131072 in a fresh Linux 6.18 namespace (linux-kernel-measured.md; ehash/2, "
+     "net/ipv4/tcp_ipv4.c tcp_set_hashinfo())."},
+    {"local_port_range", SIM_TYPE_RANGE, NULL, "1", "65535", NULL, 0,
+     "Per-socket IP_LOCAL_PORT_RANGE (Linux 6.3+): connect() and bind(0) choose only in this "
+     "sub-range, clamped to ephemeral_range. Unset by default. With allocator = linux, "
+     "connect() then scans step 1 from a random offset without the parity split, as Linux "
+     "6.8+ does (ports.md §3.6)."},
+    {"time_wait_granularity", SIM_TYPE_DURATION, "2.048s", "0s", "10s", NULL, 0,
+     "TIME_WAIT ends at the first tick of this period at or after its nominal expiry (0: "
+     "exactly). Linux's timer wheel releases 60 s timers in batches every 2.048 s at HZ=250: "
+     "measured lifetimes 60.06-62.05 s (linux-kernel-measured.md)."},
+    {"port_sharing", SIM_TYPE_ENUM, "per-destination", NULL, NULL, "per-destination|host-wide",
+     0,
+     "per-destination: a connect()-chosen port is shared by connections to different "
+     "destinations (only the 4-tuple must be unique: Linux, FreeBSD 13+). host-wide: every "
+     "connection holds its port exclusively, as Windows without SO_REUSE_UNICASTPORT "
+     "(ports.md §1.2) and BSDs with per-(address, port) uniqueness; failures count as "
+     "EADDRNOTAVAIL."},
+};
+
+static const SimKeyDef listener_keys[] = {
+    {"host", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "host", SIM_KEY_REQUIRED,
+     "The client host on which a service binds a fixed port: \"shop\" or \"host shop\"."},
+    {"port", SIM_TYPE_INT, NULL, "1", "65535", NULL, SIM_KEY_REQUIRED,
+     "The port it binds (on the host's first address). Inside the ephemeral range it may meet "
+     "a port a connection holds: bind() then fails with EADDRINUSE, counted as "
+     "listener_conflicts. A port in reserved_ports never does."},
+    {"at", SIM_TYPE_DURATION, "0s", "0s", NULL, NULL, 0,
+     "When the service starts and binds; it keeps the port until the scenario's duration."},
 };
 
 static const SimKeyDef server_keys[] = {
@@ -100,22 +160,106 @@ static const SimSectionDef sections[] = {
      server_keys, N_KEYS(server_keys)},
     {"workload", TRUE, "Connections a host opens toward a target, and how they close.",
      workload_keys, N_KEYS(workload_keys)},
+    {"listener", TRUE, "A service that binds a fixed port on a client host at a given time "
+     "(a port conflict with the ephemeral range).",
+     listener_keys, N_KEYS(listener_keys)},
 };
 
 static const char *const linux_pairs[] = {
     "ephemeral_range", "32768-60999",
     "time_wait", "60s",
+    "time_wait_granularity", "2.048s",
     "allocator", "linux",
     "reserved_ports", "",
+    "tcp_tw_reuse", "2",
+    "tw_reuse_delay", "1s",
+    "max_tw_buckets", "131072",
+    "port_sharing", "per-destination",
+    NULL,
+};
+
+static const char *const linux4_pairs[] = {
+    "ephemeral_range", "32768-60999",
+    "time_wait", "60s",
+    "time_wait_granularity", "0s",
+    "allocator", "hash",
+    "reserved_ports", "",
+    "tcp_tw_reuse", "0",
+    "port_sharing", "per-destination",
+    NULL,
+};
+
+static const char *const windows_pairs[] = {
+    "ephemeral_range", "49152-65535",
+    "time_wait", "120s",
+    "time_wait_granularity", "0s",
+    "allocator", "random",
+    "reserved_ports", "",
+    "tcp_tw_reuse", "0",
+    "port_sharing", "host-wide",
+    NULL,
+};
+
+static const char *const freebsd_pairs[] = {
+    "ephemeral_range", "10000-65535",
+    "time_wait", "60s",
+    "time_wait_granularity", "0s",
+    "allocator", "random",
+    "reserved_ports", "",
+    "tcp_tw_reuse", "0",
+    "port_sharing", "per-destination",
+    NULL,
+};
+
+static const char *const macos_pairs[] = {
+    "ephemeral_range", "49152-65535",
+    "time_wait", "30s",
+    "time_wait_granularity", "0s",
+    "allocator", "random",
+    "reserved_ports", "",
+    "tcp_tw_reuse", "0",
+    "port_sharing", "host-wide",
     NULL,
 };
 
 static const SimPresetDef presets[] = {
     {"host", "linux",
      "Linux 4.2 and later as shipped: ip_local_port_range 32768-60999 (ip-sysctl.rst, commit "
-     "07f4c90062f8), TIME_WAIT 60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h), connect() port "
-     "choice of __inet_hash_connect() (net/ipv4/inet_hashtables.c), no reserved ports.",
+     "07f4c90062f8), TIME_WAIT 60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h) ended by the timer "
+     "wheel in 2.048 s batches (measured 60.06-62.05 s at HZ=250, linux-kernel-measured.md), "
+     "connect() port choice of __inet_hash_connect() (net/ipv4/inet_hashtables.c), no "
+     "reserved ports, tcp_tw_reuse 2 with a 1 s delay and tcp_max_tw_buckets 131072 (fresh "
+     "6.18 namespace, linux-kernel-measured.md), 4-tuple sharing.",
      linux_pairs},
+    {"host", "linux-4.x",
+     "Linux 4.2 to 4.18: range 32768-60999 (commit 07f4c90062f8), TIME_WAIT 60 s, connect() "
+     "ports by RFC 6056 Algorithm 3 (`hash`: Linux used it from 2.6 until the 2022 switch, "
+     "commit 190cc82), tcp_tw_reuse 0 (the loopback-only value 2 and its default came with "
+     "commit 79e9fed46038, 2018). Timer-wheel rounding not modelled (not measured on 4.x). "
+     "Sources: ports.md §1.1, §2, §3.4.",
+     linux4_pairs},
+    {"host", "windows",
+     "Windows Vista / Server 2008 and later: dynamic ports 49152-65535 (Microsoft KB 929851), "
+     "TIME_WAIT 120 s (TcpTimedWaitDelay per the Windows Server 2003 performance guide; older "
+     "documentation says 240 s: set time_wait = 240s), ports unique host-wide unless the "
+     "application sets SO_REUSE_UNICASTPORT (set port_sharing = per-destination then; ports.md "
+     "§1.2). The Windows selection algorithm is not documented in the references: `random` "
+     "(RFC 6056 Algorithm 1) is an assumption.",
+     windows_pairs},
+    {"host", "freebsd",
+     "FreeBSD 13 and later: net.inet.ip.portrange.first/last 10000-65535 (sys/netinet/in.h "
+     "IPPORT_EPHEMERALFIRST/LAST), TIME_WAIT 2 x MSL = 60 s (TCPTV_MSL 30 s, "
+     "sys/netinet/tcp_timer.h), a random start then +1 (in_pcb_lport(), RFC 6056 Algorithm "
+     "1: `random`), per-destination sharing (in_pcb_lport_dest(), FreeBSD 13). For FreeBSD "
+     "12 and earlier set port_sharing = host-wide. Sources: ports.md §1.1, §1.2, §2.",
+     freebsd_pairs},
+    {"host", "macos",
+     "macOS / XNU: net.inet.ip.portrange.first/last 49152-65535 (bsd/netinet/in_pcb.c "
+     "ipport_firstauto = IPPORT_HIFIRSTAUTO), TIME_WAIT 2 x MSL = 30 s (MSL 15 s, "
+     "bsd/netinet/tcp_timer.h), a random start then a walk (`random`). Host-wide port "
+     "uniqueness is an assumption: XNU's in_pcb.c descends from the BSD code whose uniqueness "
+     "is per (address, port), as FreeBSD up to 12. Sources: ports.md §1.1, §1.2, §2.",
+     macos_pairs},
 };
 
 SimSchema *ps_schema_new(void)
@@ -123,6 +267,9 @@ SimSchema *ps_schema_new(void)
     SimSchema *schema = sim_schema_new();
     for (guint i = 0; i < G_N_ELEMENTS(sections); i++)
         sim_schema_add_section(schema, &sections[i]);
+    /* [expect]: keys are metric names, so the section has a grammar, not a list. */
+    sim_schema_add_section(schema, ps_expect_section());
+    sim_schema_set_free_keys(schema, "expect", ps_expect_free_keys());
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
         sim_schema_add_preset(schema, &presets[i]);
     return schema;

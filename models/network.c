@@ -82,6 +82,69 @@ static void add_columns(SimSeries *series, const PsMetrics *m, gboolean with_por
         sim_series_add_ratio(series, c_probes_per_allocation, m->probes, m->allocations);
 }
 
+/* Hosts with more addresses than this create their pools lazily and share
+ * one allocator (a pool with its allocator is ~120-380 KiB). */
+#define EAGER_POOLS_MAX 256
+
+static PsPool *pool_new(PsNetwork *net, PsHost *h, guint i, GError **error)
+{
+    SimEngine *engine = net->engine;
+    SimStats *stats = sim_engine_stats(engine);
+    PsPool *pool = g_new0(PsPool, 1);
+    pool->id = net->n_pools++;
+    pool->host = h;
+    pool->address = g_array_index(h->addresses, SimAddress, i);
+    pool->ports = ps_pool_new((uint16_t)h->range.lo, (uint16_t)h->range.hi);
+    const GArray *reserved = sim_section_range_list(h->section, "reserved_ports");
+    for (guint r = 0; r < reserved->len; r++) {
+        SimRange rr = g_array_index(reserved, SimRange, r);
+        ps_pool_reserve(pool->ports, (uint16_t)rr.lo, (uint16_t)rr.hi);
+    }
+    char abuf[SIM_ADDRESS_STRLEN];
+    sim_address_format(&pool->address, abuf);
+    if (h->shared_alloc) {
+        pool->alloc = h->shared_alloc;
+    } else {
+        g_autofree char *stream = g_strdup_printf("host %s allocator %s", h->name, abuf);
+        SimRng rng;
+        sim_engine_stream(engine, stream, &rng);
+        /* A per-socket range narrows what the strategy walks. */
+        SimRange ar = h->has_port_range ? h->port_range : h->range;
+        GError *local = NULL;
+        pool->alloc = ps_allocator_new_full(h->klass, (uint16_t)ar.lo, (uint16_t)ar.hi, &rng,
+                                            h->allocator_params, &local);
+        if (!pool->alloc) {
+            sim_section_error(h->section, "allocator_params", error, "%s", local->message);
+            g_error_free(local);
+        }
+    }
+    g_autofree char *prefix = g_strdup_printf("%s[%s]", h->name, abuf);
+    ps_metrics_init(&pool->m, stats, prefix);
+    guint capacity = ps_pool_capacity(pool->ports);
+    SimTime t = sim_engine_now(engine);
+    sim_gauge_set(pool->m.free_ports, t, capacity);
+    g_autofree char *hist = g_strconcat(prefix, ".probes_hist", NULL);
+    pool->probe_hist = sim_stats_histogram(stats, hist);
+    if (h->tw_reuse != 0)
+        pool->tw_index = g_hash_table_new(ps_tw_key_hash, g_direct_equal);
+    h->pool_of[i] = pool;
+    g_ptr_array_add(h->pools, pool);
+    return pool;
+}
+
+PsPool *ps_host_pool(PsNetwork *net, PsHost *h, guint i)
+{
+    if (G_LIKELY(h->pool_of[i] != NULL))
+        return h->pool_of[i];
+    PsPool *pool = pool_new(net, h, i, NULL);
+    /* Free ports of a pool created now join the host and total gauges. */
+    guint capacity = ps_pool_capacity(pool->ports);
+    SimTime t = sim_engine_now(net->engine);
+    sim_gauge_add(h->m.free_ports, t, capacity);
+    sim_gauge_add(net->total.free_ports, t, capacity);
+    return pool;
+}
+
 static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
 {
     SimEngine *engine = net->engine;
@@ -90,53 +153,90 @@ static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
     h->section = sec;
     h->name = sim_section_name(sec);
     h->time_wait = sim_section_duration(sec, "time_wait");
+    h->time_wait_granularity = sim_section_duration(sec, "time_wait_granularity");
     h->bind_before_connect = sim_section_bool(sec, "bind_before_connect");
+    h->bind_address_no_port = sim_section_bool(sec, "bind_address_no_port");
+    h->host_wide_ports = g_strcmp0(sim_section_text(sec, "port_sharing"), "host-wide") == 0;
     h->linger0 = sim_section_bool(sec, "linger0");
-    h->round_robin = g_strcmp0(sim_section_text(sec, "address_selection"), "round-robin") == 0;
+    const char *sel = sim_section_text(sec, "address_selection");
+    h->selection = g_strcmp0(sel, "first") == 0  ? PS_ADDR_FIRST
+                   : g_strcmp0(sel, "hash") == 0 ? PS_ADDR_HASH
+                                                 : PS_ADDR_ROUND_ROBIN;
+    h->tw_reuse = (guint)g_ascii_strtoull(sim_section_text(sec, "tcp_tw_reuse"), NULL, 10);
+    h->tw_reuse_delay = sim_section_duration(sec, "tw_reuse_delay");
+    h->max_tw_buckets = sim_section_int(sec, "max_tw_buckets");
     h->range = sim_section_range(sec, "ephemeral_range");
     h->allocator_name = sim_section_text(sec, "allocator");
+    h->allocator_params = g_strdup(sim_section_text(sec, "allocator_params"));
     h->pools = g_ptr_array_new();
     ps_metrics_init(&h->m, stats, h->name);
+    h->tw_recycled = counter(stats, h->name, "tw_recycled");
+    h->tw_overflow = counter(stats, h->name, "tw_overflow");
+    h->listener_conflicts = counter(stats, h->name, "listener_conflicts");
+    h->addresses = sim_section_addresses(sec, "addresses");
+    h->n_addresses = h->addresses->len;
+    h->pool_of = g_new0(PsPool *, MAX(h->n_addresses, 1));
 
-    const PsAllocatorClass *klass = ps_allocator_class_find(h->allocator_name);
-    if (!klass) {
-        sim_section_error(sec, "allocator", error, "no allocator named '%s'", h->allocator_name);
+    GError *lookup = NULL;
+    h->klass = ps_allocator_class_lookup(h->allocator_name, sim_scenario_origin(net->scenario),
+                                         &lookup);
+    if (!h->klass) {
+        sim_section_error(sec, "allocator", error, "%s", lookup->message);
+        g_error_free(lookup);
         return h;
     }
-    const GArray *addresses = sim_section_addresses(sec, "addresses");
-    const GArray *reserved = sim_section_range_list(sec, "reserved_ports");
-    if (addresses->len == 0) {
+    if (h->n_addresses == 0) {
         sim_section_error(sec, "addresses", error, "a host needs at least one address");
         return h;
     }
-    for (guint i = 0; i < addresses->len; i++) {
-        PsPool *pool = g_new0(PsPool, 1);
-        pool->host = h;
-        pool->address = g_array_index(addresses, SimAddress, i);
-        pool->ports = ps_pool_new((uint16_t)h->range.lo, (uint16_t)h->range.hi);
-        for (guint r = 0; r < reserved->len; r++) {
-            SimRange rr = g_array_index(reserved, SimRange, r);
-            ps_pool_reserve(pool->ports, (uint16_t)rr.lo, (uint16_t)rr.hi);
+    if (sim_section_has(sec, "local_port_range")) {
+        /* IP_LOCAL_PORT_RANGE is clamped to the host's range; an empty
+         * intersection is EINVAL. */
+        SimRange r = sim_section_range(sec, "local_port_range");
+        h->port_range.lo = MAX(r.lo, h->range.lo);
+        h->port_range.hi = MIN(r.hi, h->range.hi);
+        h->has_port_range = TRUE;
+        /* Linux >= 6.8 walks a socket's own range differently. */
+        if (h->klass == ps_allocator_class_find("linux") &&
+            !strstr(h->allocator_params, "socket_range")) {
+            char *p = g_strconcat(h->allocator_params, *h->allocator_params ? ", " : "",
+                                  "socket_range=1", NULL);
+            g_free(h->allocator_params);
+            h->allocator_params = p;
         }
-        char abuf[SIM_ADDRESS_STRLEN];
-        g_autofree char *stream = g_strdup_printf("host %s allocator %s", h->name,
-                                                  sim_address_format(&pool->address, abuf));
-        SimRng rng;
-        sim_engine_stream(engine, stream, &rng);
-        pool->alloc = ps_allocator_new(klass, (uint16_t)h->range.lo, (uint16_t)h->range.hi, &rng);
-        g_autofree char *prefix = g_strdup_printf("%s[%s]", h->name, abuf);
-        ps_metrics_init(&pool->m, stats, prefix);
-        guint capacity = ps_pool_capacity(pool->ports);
-        sim_gauge_set(pool->m.free_ports, 0, capacity);
-        sim_gauge_add(h->m.free_ports, 0, capacity);
-        g_autofree char *hist = g_strconcat(prefix, ".probes_hist", NULL);
-        pool->probe_hist = sim_stats_histogram(stats, hist);
-        g_ptr_array_add(h->pools, pool);
+        if (h->port_range.lo > h->port_range.hi) {
+            sim_section_error(sec, "local_port_range", error,
+                              "%lld-%lld does not overlap ephemeral_range %lld-%lld",
+                              (long long)r.lo, (long long)r.hi, (long long)h->range.lo,
+                              (long long)h->range.hi);
+            return h;
+        }
     }
-    h->reserved_count = (guint)(h->range.hi - h->range.lo + 1);
-    if (h->pools->len > 0)
-        h->reserved_count -= ps_pool_capacity(((PsPool *)h->pools->pdata[0])->ports);
-    if (h->pools->len > 0 && ps_pool_capacity(((PsPool *)h->pools->pdata[0])->ports) == 0)
+    if (h->n_addresses > EAGER_POOLS_MAX) {
+        SimRng rng;
+        g_autofree char *stream = g_strdup_printf("host %s allocator", h->name);
+        sim_engine_stream(engine, stream, &rng);
+        SimRange ar = h->has_port_range ? h->port_range : h->range;
+        GError *local = NULL;
+        h->shared_alloc = ps_allocator_new_full(h->klass, (uint16_t)ar.lo, (uint16_t)ar.hi, &rng,
+                                                h->allocator_params, &local);
+        if (!h->shared_alloc) {
+            sim_section_error(sec, "allocator_params", error, "%s", local->message);
+            g_error_free(local);
+            return h;
+        }
+    }
+    /* Pool 0 always exists: it answers capacity questions for the host. */
+    guint eager = h->shared_alloc ? 1 : h->n_addresses;
+    for (guint i = 0; i < eager; i++) {
+        PsPool *pool = pool_new(net, h, i, error);
+        sim_gauge_add(h->m.free_ports, 0, ps_pool_capacity(pool->ports));
+        if (error && *error)
+            return h;
+    }
+    PsPortPool *first = h->pool_of[0]->ports;
+    h->reserved_count = (guint)(h->range.hi - h->range.lo + 1) - ps_pool_capacity(first);
+    if (ps_pool_capacity(first) == 0)
         sim_section_error(sec, "reserved_ports", error,
                           "every port of ephemeral_range %lld-%lld is reserved",
                           (long long)h->range.lo, (long long)h->range.hi);
@@ -147,11 +247,17 @@ static void host_free(PsHost *h)
 {
     for (guint i = 0; i < h->pools->len; i++) {
         PsPool *pool = h->pools->pdata[i];
-        ps_allocator_free(pool->alloc);
+        if (pool->alloc != h->shared_alloc)
+            ps_allocator_free(pool->alloc);
         ps_pool_free(pool->ports);
+        if (pool->tw_index)
+            g_hash_table_destroy(pool->tw_index);
         ps_metrics_clear(&pool->m);
         g_free(pool);
     }
+    ps_allocator_free(h->shared_alloc);
+    g_free(h->pool_of);
+    g_free(h->allocator_params);
     g_ptr_array_free(h->pools, TRUE);
     ps_metrics_clear(&h->m);
     g_free(h);
@@ -180,12 +286,28 @@ static PsServer *server_new(PsNetwork *net, SimSection *sec, GError **error)
                           "a server needs at least one address and one port");
     s->established = gauge(stats, s->name, "established");
     s->time_wait_gauge = gauge(stats, s->name, "time_wait");
+    s->tw_index = g_hash_table_new(ps_tw_key_hash, g_direct_equal);
+    s->tw_recycled = counter(stats, s->name, "tw_recycled");
     return s;
+}
+
+void ps_network_set_trace(PsNetwork *net, PsTraceLog *log) { net->trace = log; }
+
+void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap) { net->pcap = pcap; }
+
+guint ps_tw_key_hash(gconstpointer key)
+{
+    guint64 x = (guint64)(gsize)key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (guint)x;
 }
 
 static void server_free(PsServer *s)
 {
     g_array_free(s->endpoints, TRUE);
+    g_hash_table_destroy(s->tw_index);
     g_free(s);
 }
 
@@ -281,6 +403,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
     net->hosts = g_ptr_array_new();
     net->servers = g_ptr_array_new();
     net->workloads = g_ptr_array_new();
+    net->listeners = g_ptr_array_new_with_free_func(g_free);
     net->conns = g_array_new(FALSE, TRUE, sizeof(PsConn));
     net->free_conns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     ps_metrics_init(&net->total, sim_engine_stats(engine), "total");
@@ -301,6 +424,19 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
         SimSection *sec = sim_scenario_section_at(scenario, i);
         if (g_strcmp0(sim_section_kind(sec), "workload") == 0)
             g_ptr_array_add(net->workloads, workload_new(net, sec, duration, &local));
+    }
+    for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
+        SimSection *sec = sim_scenario_section_at(scenario, i);
+        if (g_strcmp0(sim_section_kind(sec), "listener") != 0)
+            continue;
+        PsListener *l = g_new0(PsListener, 1);
+        l->section = sec;
+        l->name = sim_section_name(sec);
+        l->host = find_by_section(net->hosts, sim_section_reference(sec, "host"));
+        l->port = (uint16_t)sim_section_int(sec, "port");
+        l->at = sim_section_duration(sec, "at");
+        l->until = duration;
+        g_ptr_array_add(net->listeners, l);
     }
     if (!local && net->workloads->len == 0)
         g_set_error(&local, SIM_ERROR, SIM_ERROR_INPUT,
@@ -343,11 +479,13 @@ void ps_network_free(PsNetwork *net)
     for (guint i = 0; i < net->hosts->len; i++)
         host_free(net->hosts->pdata[i]);
     g_ptr_array_free(net->workloads, TRUE);
+    g_ptr_array_free(net->listeners, TRUE);
     g_ptr_array_free(net->servers, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
     g_array_free(net->conns, TRUE);
     g_array_free(net->free_conns, TRUE);
     ps_metrics_clear(&net->total);
+    g_clear_error(&net->fault);
     g_free(net);
 }
 
@@ -355,13 +493,25 @@ static void arrival_fire(void *ctx, uint64_t arg)
 {
     PsWorkload *wl = ctx;
     ps_tcp_attempt(wl->net, wl);
+    if (wl->net->fault)
+        return; /* a broken allocator: stop opening connections, drain */
     SimTime next = ps_arrival_next(wl->arrival);
     if (next != SIM_TIME_NEVER)
         sim_engine_at(wl->net->engine, next, arrival_fire, wl, arg);
 }
 
+static void listener_fire(void *ctx, uint64_t arg)
+{
+    PsNetwork *net = ctx;
+    ps_tcp_listener_bind(net, net->listeners->pdata[arg]);
+}
+
 void ps_network_start(PsNetwork *net)
 {
+    for (guint i = 0; i < net->listeners->len; i++) {
+        PsListener *l = net->listeners->pdata[i];
+        sim_engine_at(net->engine, l->at, listener_fire, net, i);
+    }
     for (guint i = 0; i < net->workloads->len; i++) {
         PsWorkload *wl = net->workloads->pdata[i];
         SimTime first = ps_arrival_next(wl->arrival);
@@ -383,6 +533,32 @@ void ps_network_totals(const PsNetwork *net, PsTotals *out)
     out->allocations = (guint64)m->allocations->value;
     out->first_failure = m->first_failure;
 }
+
+void ps_network_set_port_observer(PsNetwork *net, PsPortObserver fn, void *user_data)
+{
+    net->port_observer = fn;
+    net->port_observer_data = user_data;
+}
+
+char *ps_network_event_owner(const PsNetwork *net, SimHandler handler, void *ctx, uint64_t arg)
+{
+    /* TCP segments and timers carry the network and a connection id;
+     * arrivals carry their workload. */
+    if (ctx == net && arg < net->conns->len) {
+        const PsConn *c = &g_array_index(net->conns, PsConn, arg);
+        if (c->wl)
+            return g_strdup_printf("workload %s (a connection of host %s)", c->wl->name,
+                                   c->wl->host->name);
+    }
+    for (guint i = 0; i < net->workloads->len; i++) {
+        const PsWorkload *wl = net->workloads->pdata[i];
+        if (ctx == wl)
+            return g_strdup_printf("workload %s (its arrivals)", wl->name);
+    }
+    return NULL;
+}
+
+const GError *ps_network_fault(const PsNetwork *net) { return net->fault; }
 
 guint64 ps_network_live_connections(const PsNetwork *net)
 {
@@ -418,10 +594,10 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
     GPtrArray *targets = g_ptr_array_new_with_free_func(plot_target_free);
     for (guint i = 0; i < net->hosts->len; i++) {
         PsHost *h = net->hosts->pdata[i];
-        if (h->pools->len == 0 || h->n_dests == 0)
+        if (h->n_addresses == 0 || h->n_dests == 0)
             continue;
         guint ports = ps_pool_capacity(((PsPool *)h->pools->pdata[0])->ports);
-        double capacity = (double)ports * h->pools->len * h->n_dests;
+        double capacity = (double)ports * h->n_addresses * h->n_dests;
         PsPlotTarget *t = g_new0(PsPlotTarget, 1);
         t->name = g_strconcat("host-", h->name, NULL);
         t->title = g_strdup_printf("%s: ephemeral ports in use", h->name);
@@ -429,8 +605,8 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
         t->subtitle = g_strdup_printf("%s allocator, range %lld-%lld, TIME_WAIT %s, "
                                       "%u address%s x %u destination%s",
                                       h->allocator_name, (long long)h->range.lo,
-                                      (long long)h->range.hi, tw, h->pools->len,
-                                      h->pools->len == 1 ? "" : "es", h->n_dests,
+                                      (long long)h->range.hi, tw, h->n_addresses,
+                                      h->n_addresses == 1 ? "" : "es", h->n_dests,
                                       h->n_dests == 1 ? "" : "s");
         t->col_active = g_strconcat(h->name, ".active", NULL);
         t->col_time_wait = g_strconcat(h->name, ".time_wait", NULL);
@@ -438,8 +614,8 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
         t->capacity = capacity;
         t->capacity_label = g_strdup_printf("capacity %.0f = %u ports x %u address%s x %u "
                                             "destination%s",
-                                            capacity, ports, h->pools->len,
-                                            h->pools->len == 1 ? "" : "es", h->n_dests,
+                                            capacity, ports, h->n_addresses,
+                                            h->n_addresses == 1 ? "" : "es", h->n_dests,
                                             h->n_dests == 1 ? "" : "s");
         t->first_failure_s = h->m.first_failure == SIM_TIME_NEVER
                                  ? NAN

@@ -25,6 +25,14 @@ typedef struct PsNetwork PsNetwork;
 PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GError **error);
 void ps_network_free(PsNetwork *net);
 
+/* Teaching outputs, set before the run starts (not owned): a readable log
+ * of every connection's life, and the segments as the client hosts see
+ * them, as a pcap file. */
+typedef struct PsTraceLog PsTraceLog;
+typedef struct PsPcap PsPcap;
+void ps_network_set_trace(PsNetwork *net, PsTraceLog *log);
+void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap);
+
 /* Schedules the first arrival of every workload. */
 void ps_network_start(PsNetwork *net);
 
@@ -41,10 +49,35 @@ typedef struct {
 
 void ps_network_totals(const PsNetwork *net, PsTotals *out);
 
+/* Set when an allocator returned a port it may not use (a broken plugin):
+ * workloads stop opening connections and the run is reported as failed
+ * with this error. NULL normally. */
+const GError *ps_network_fault(const PsNetwork *net);
+
 /* Connections not yet fully closed (both sides CLOSED). */
 guint64 ps_network_live_connections(const PsNetwork *net);
 /* TRUE when every port pool holds no port and no 4-tuple. */
 gboolean ps_network_pools_empty(const PsNetwork *net);
+
+/* Inspection hook (tests, debugging): called on every client port take and
+ * release with the pool's range, so a checker can verify that every port is
+ * in range and no 4-tuple is used twice at once. NULL turns it off; the
+ * cost when off is one pointer test per take/release. */
+typedef struct {
+    gboolean take;            /* FALSE: release */
+    gboolean bound;           /* taken by bind(): exclusive toward everyone */
+    const SimAddress *local;
+    uint16_t port;
+    uint16_t lo, hi;          /* the pool's ephemeral range */
+    const SimAddress *remote; /* the destination endpoint */
+    uint16_t remote_port;
+} PsPortEvent;
+typedef void (*PsPortObserver)(void *user_data, const PsPortEvent *event);
+void ps_network_set_port_observer(PsNetwork *net, PsPortObserver fn, void *user_data);
+
+/* The entity behind an event of this network ("workload surge"), for the
+ * engine's watchdog message; NULL when the event is not the network's. */
+char *ps_network_event_owner(const PsNetwork *net, SimHandler handler, void *ctx, uint64_t arg);
 
 /* One exhaustion plot per host: the names of its series columns and its
  * capacity in 4-tuples (ports x destinations it talks to). */

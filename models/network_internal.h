@@ -8,7 +8,9 @@
 #include "engine.h"
 #include "network.h"
 #include "port_pool.h"
+#include "pcap_writer.h"
 #include "scenario.h"
+#include "trace_log.h"
 
 /* The metrics one entity (pool, host, workload) keeps. */
 typedef struct {
@@ -35,16 +37,49 @@ typedef struct {
     PsAllocator *alloc;
     PsMetrics m;
     SimHistogram *probe_hist;
+    /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> conn id + 1, for
+     * tcp_tw_reuse lookups in O(1); NULL when the host never reuses. */
+    GHashTable *tw_index;
+    uint32_t id; /* unique in the network: part of server TIME_WAIT keys */
 } PsPool;
+
+typedef enum {
+    PS_ADDR_ROUND_ROBIN,
+    PS_ADDR_FIRST,
+    PS_ADDR_HASH, /* a hash of the destination endpoint */
+} PsAddrSelection;
 
 struct PsHost {
     SimSection *section;
     const char *name;
-    GPtrArray *pools; /* PsPool* */
+    GPtrArray *pools; /* PsPool*, the pools created so far, in creation order */
+    /* Per address: its pool, NULL until first used. Hosts with many
+     * addresses (an IPv6 /112) create pools lazily: a pool costs ~120 KiB
+     * for the default range. */
+    const GArray *addresses; /* SimAddress */
+    PsPool **pool_of;
+    guint n_addresses;
+    /* With lazy pools one allocator serves every address (Linux keeps one
+     * perturbation table per network namespace); NULL otherwise. */
+    PsAllocator *shared_alloc;
+    const PsAllocatorClass *klass;
+    char *allocator_params;
     SimTime time_wait;
+    SimTime time_wait_granularity; /* 0: exact; else expiry rounds up to it */
     gboolean bind_before_connect;
+    gboolean bind_address_no_port;
+    gboolean host_wide_ports; /* port_sharing = host-wide */
     gboolean linger0;
-    gboolean round_robin;
+    PsAddrSelection selection;
+    guint tw_reuse;           /* tcp_tw_reuse 0|1|2 */
+    SimTime tw_reuse_delay;
+    gint64 max_tw_buckets;
+    gint64 tw_count;          /* client sockets of this host in TIME_WAIT */
+    gboolean has_port_range;  /* local_port_range (IP_LOCAL_PORT_RANGE) */
+    SimRange port_range;
+    SimCounter *tw_recycled;  /* TIME_WAIT 4-tuples taken over by connect() */
+    SimCounter *tw_overflow;  /* closes that skipped TIME_WAIT: max_tw_buckets */
+    SimCounter *listener_conflicts; /* [listener] binds refused with EADDRINUSE */
     guint next_pool;
     guint n_dests; /* destinations workloads send to: the tuple capacity factor */
     SimRange range;
@@ -65,6 +100,10 @@ typedef struct {
     SimTime time_wait;
     SimGauge *established;
     SimGauge *time_wait_gauge;
+    /* Server 4-tuples in TIME_WAIT, ps_server_tw_key() -> conn id + 1: a new
+     * SYN for one of them recycles it, as Linux does. */
+    GHashTable *tw_index;
+    SimCounter *tw_recycled;
 } PsServer;
 
 typedef struct {
@@ -106,6 +145,10 @@ typedef struct {
     uint8_t server_side;
     gboolean bound;
     gboolean live;
+    gboolean server_tw_pending; /* recycled server TIME_WAIT, timer not yet run */
+    guint64 serial;        /* the attempt's number in the run: traces name it */
+    SimTime tw_since;      /* when the client entered TIME_WAIT */
+    SimEventId tw_timer;   /* its expiry, cancelled on reuse */
 } PsConn;
 
 struct PsNetwork {
@@ -114,16 +157,55 @@ struct PsNetwork {
     GPtrArray *hosts;     /* PsHost* */
     GPtrArray *servers;   /* PsServer* */
     GPtrArray *workloads; /* PsWorkload* */
+    GPtrArray *listeners; /* PsListener* */
     GArray *conns;        /* PsConn slab */
     GArray *free_conns;   /* uint32 indices */
     guint64 live_conns;
     PsMetrics total;
     SimGauge *server_established;
     SimGauge *server_time_wait;
+    GError *fault; /* an allocator plugin misbehaved: the run stops */
+    uint32_t n_pools; /* pools created so far: the next pool's id */
+    guint64 n_attempts; /* the next connection's serial number */
+    PsTraceLog *trace; /* --trace, or NULL */
+    PsPcap *pcap;      /* --pcap (client side), or NULL */
+    PsPortObserver port_observer; /* NULL unless inspected */
+    void *port_observer_data;
 };
 
+/* A service binding a fixed port on a client host at a given time. */
+typedef struct {
+    SimSection *section;
+    const char *name;
+    PsHost *host;
+    uint16_t port;
+    SimTime at;
+    SimTime until;    /* released then (the scenario's duration) */
+    gboolean refused; /* EADDRINUSE at `at` */
+    gboolean reserved; /* the port is in reserved_ports */
+} PsListener;
+
 void ps_metrics_init(PsMetrics *m, SimStats *stats, const char *prefix);
+/* The pool of address i of host h, created on first use. */
+PsPool *ps_host_pool(PsNetwork *net, PsHost *h, guint i);
+/* tcp.c: a [listener] binds its port now. */
+void ps_tcp_listener_bind(PsNetwork *net, PsListener *l);
 void ps_metrics_clear(PsMetrics *m);
+
+/* A key naming a server-side 4-tuple: the client's pool (its address), the
+ * server endpoint and the client port, packed into a pointer-sized word.
+ * Returns NULL when the ids do not fit (over 2^20 pools or 2^28
+ * endpoints): such 4-tuples are simply not recycled. */
+static inline gpointer ps_server_tw_key(uint32_t pool_id, uint32_t endpoint, uint16_t port)
+{
+    if (pool_id >= (1u << 20) || endpoint >= (1u << 28) || sizeof(gpointer) < 8)
+        return NULL;
+    return (gpointer)(((guint64)pool_id << 44) | ((guint64)endpoint << 16) | port);
+}
+
+/* A hash for such packed keys and the client TIME_WAIT keys: mixes every
+ * bit, where g_direct_hash would drop the upper half. */
+guint ps_tw_key_hash(gconstpointer key);
 
 /* tcp.c: one connection attempt of a workload, now. */
 void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl);

@@ -12,14 +12,19 @@
 
 typedef struct PsRun PsRun;
 
-/* The seed is the scenario's `seed` key. */
+/* The seed is the scenario's `seed` key. A scenario that would need absurd
+ * resources (see budget.h) is refused here with SIM_ERROR_INPUT. */
 PsRun *ps_run_new(const SimScenario *scenario, uint32_t replication, GError **error);
 void ps_run_free(PsRun *run);
 
 void ps_run_set_progress(PsRun *run, SimProgressFn fn, void *user_data, guint wall_interval_ms);
 
-/* FALSE when the progress callback stopped the run early. */
+/* FALSE when the progress callback stopped the run early, or the engine's
+ * watchdog did (then ps_run_error() says why). */
 gboolean ps_run_execute(PsRun *run);
+/* A SIM_ERROR_RUNTIME error when the run stopped on its own (a stuck
+ * simulation); NULL after a complete or interrupted run. */
+const GError *ps_run_error(const PsRun *run);
 
 SimEngine *ps_run_engine(PsRun *run);
 PsNetwork *ps_run_network(PsRun *run);

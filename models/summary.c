@@ -111,7 +111,13 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
                                                  (long long)h->range.hi);
         add_string(b, "ephemeral_range", range);
         add_double(b, "time_wait_s", sim_time_to_seconds(h->time_wait));
-        add_int(b, "addresses", h->pools->len);
+        add_int(b, "addresses", h->n_addresses);
+        /* Pools are listed once used: hosts with many addresses build them
+         * lazily. */
+        add_int(b, "pools_created", h->pools->len);
+        add_int(b, "tw_recycled", h->tw_recycled->value);
+        add_int(b, "tw_overflow", h->tw_overflow->value);
+        add_int(b, "listener_conflicts", h->listener_conflicts->value);
         add_int(b, "peak_ports_in_use", h->m.ports_in_use->max);
         add_int(b, "peak_active_tuples", h->m.active->max);
         add_int(b, "peak_time_wait_tuples", h->m.time_wait->max);
@@ -134,6 +140,23 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         add_int(b, "endpoints", s->endpoints->len);
         add_int(b, "peak_connections", s->established->max);
         add_int(b, "peak_time_wait", s->time_wait_gauge->max);
+        add_int(b, "tw_recycled", s->tw_recycled->value);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
+    json_builder_set_member_name(b, "listeners");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < net->listeners->len; i++) {
+        const PsListener *l = net->listeners->pdata[i];
+        json_builder_begin_object(b);
+        add_string(b, "name", l->name);
+        add_string(b, "host", l->host->name);
+        add_int(b, "port", l->port);
+        add_double(b, "at_s", sim_time_to_seconds(l->at));
+        add_string(b, "result", l->refused ? "EADDRINUSE" : "bound");
+        json_builder_set_member_name(b, "reserved");
+        json_builder_add_boolean_value(b, l->reserved);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

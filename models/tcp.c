@@ -28,6 +28,7 @@ static uint32_t conn_new(PsNetwork *net)
     PsConn *c = conn_at(net, id);
     memset(c, 0, sizeof *c);
     c->live = TRUE;
+    c->serial = net->n_attempts++;
     net->live_conns++;
     return id;
 }
@@ -36,7 +37,8 @@ static uint32_t conn_new(PsNetwork *net)
 static void conn_maybe_free(PsNetwork *net, uint32_t id)
 {
     PsConn *c = conn_at(net, id);
-    if (!c->live || c->client != TCP_CLOSED || c->server_side != TCP_CLOSED)
+    if (!c->live || c->client != TCP_CLOSED || c->server_side != TCP_CLOSED ||
+        c->server_tw_pending)
         return;
     c->live = FALSE;
     net->live_conns--;
@@ -45,8 +47,85 @@ static void conn_maybe_free(PsNetwork *net, uint32_t id)
 
 static SimTime now(const PsNetwork *net) { return sim_engine_now(net->engine); }
 
+/* --- teaching outputs ------------------------------------------------- */
+
+static const PsEndpoint *endpoint_of(const PsConn *c)
+{
+    return &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
+}
+
+/* Writes one line of the readable trace about connection id. */
+#define TRACE(net, c, id, ...) /* id: unused, kept for the call sites' symmetry */                                                   \
+    do {                                                                         \
+        if ((net)->trace) {                                                      \
+            const PsEndpoint *ep_ = endpoint_of(c);                              \
+            PsTraceSubject s_ = {(c)->pool->host->name, (c)->serial, &(c)->pool->address, \
+                                 (c)->port, &ep_->address, ep_->port};           \
+            ps_trace_log_event((net)->trace, now(net), &s_, __VA_ARGS__);         \
+        }                                                                        \
+    } while (0)
+
+/* Initial sequence numbers, fixed per connection so a capture is the same
+ * on every run. */
+static uint32_t isn_client(uint32_t id, uint16_t port) { return id * 2654435761u + port; }
+static uint32_t isn_server(uint32_t id, uint16_t port) { return isn_client(id, port) ^ 0x5bd1e995u; }
+
+static void server_gets_syn(void *ctx, uint64_t id);
+static void client_gets_synack(void *ctx, uint64_t id);
+static void server_gets_ack(void *ctx, uint64_t id);
+static void server_gets_fin(void *ctx, uint64_t id);
+static void client_gets_ackfin(void *ctx, uint64_t id);
+static void server_gets_last_ack(void *ctx, uint64_t id);
+static void client_gets_fin(void *ctx, uint64_t id);
+static void server_gets_ackfin(void *ctx, uint64_t id);
+static void client_gets_last_ack(void *ctx, uint64_t id);
+static void server_gets_rst(void *ctx, uint64_t id);
+
+/* The segment an event delivers, as the client's side of the link sees
+ * it: what the client sends, when it sends it; what it receives, when it
+ * arrives. Sequence numbers advance by one for SYN and FIN. */
+static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler deliver)
+{
+    const PsEndpoint *ep = endpoint_of(c);
+    uint32_t ic = isn_client(id, c->port), is = isn_server(id, c->port);
+    struct {
+        SimHandler h;
+        gboolean to_server;
+        uint8_t flags;
+        uint32_t seq, ack;
+    } table[] = {
+        {server_gets_syn, TRUE, PS_TCP_SYN, ic, 0},
+        {client_gets_synack, FALSE, PS_TCP_SYN | PS_TCP_ACK, is, ic + 1},
+        {server_gets_ack, TRUE, PS_TCP_ACK, ic + 1, is + 1},
+        {server_gets_fin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 1},
+        {client_gets_ackfin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 2},
+        {server_gets_last_ack, TRUE, PS_TCP_ACK, ic + 2, is + 2},
+        {client_gets_fin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 1},
+        {server_gets_ackfin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 2},
+        {client_gets_last_ack, FALSE, PS_TCP_ACK, is + 2, ic + 2},
+        {server_gets_rst, TRUE, PS_TCP_RST, ic + 1, 0},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(table); i++) {
+        if (table[i].h != deliver)
+            continue;
+        PsSegment seg = {.flags = table[i].flags, .seq = table[i].seq, .ack = table[i].ack};
+        if (table[i].to_server) {
+            seg.src = c->pool->address, seg.sport = c->port;
+            seg.dst = ep->address, seg.dport = ep->port;
+        } else {
+            seg.src = ep->address, seg.sport = ep->port;
+            seg.dst = c->pool->address, seg.dport = c->port;
+        }
+        SimTime at = now(net) + (table[i].to_server ? 0 : c->wl->delay);
+        ps_pcap_write(net->pcap, at, &seg);
+        return;
+    }
+}
+
 static void transmit(PsNetwork *net, PsConn *c, uint32_t id, SimHandler deliver)
 {
+    if (net->pcap)
+        capture(net, c, id, deliver);
     sim_engine_after(net->engine, c->wl->delay, deliver, net, id);
 }
 
@@ -86,10 +165,29 @@ static void record_failure(PsNetwork *net, PsConn *c, PsFailReason reason)
     });
 }
 
+static void observe_port(PsNetwork *net, const PsConn *c, gboolean take)
+{
+    if (G_LIKELY(!net->port_observer))
+        return;
+    const PsEndpoint *ep = &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
+    PsPortEvent ev = {
+        .take = take,
+        .bound = c->bound,
+        .local = &c->pool->address,
+        .port = c->port,
+        .lo = ps_pool_lo(c->pool->ports),
+        .hi = ps_pool_hi(c->pool->ports),
+        .remote = &ep->address,
+        .remote_port = ep->port,
+    };
+    net->port_observer(net->port_observer_data, &ev);
+}
+
 /* The client's side is CLOSED: give the port (or 4-tuple) back. */
 static void client_release(PsNetwork *net, PsConn *c, gboolean from_time_wait)
 {
     PsPool *pool = c->pool;
+    observe_port(net, c, FALSE);
     guint before = ps_pool_ports_in_use(pool->ports);
     if (c->bound)
         ps_pool_bind_release(pool->ports, c->port);
@@ -136,15 +234,76 @@ static void client_gets_last_ack(void *ctx, uint64_t id);
 static void server_time_wait_ends(void *ctx, uint64_t id);
 static void server_gets_rst(void *ctx, uint64_t id);
 
+static gboolean is_loopback(const SimAddress *a)
+{
+    if (a->family == 4)
+        return a->bytes[0] == 127;
+    static const uint8_t one[16] = {[15] = 1};
+    return memcmp(a->bytes, one, 16) == 0;
+}
+
+static inline gpointer tw_key(PsDestId dest, uint16_t port)
+{
+    return GSIZE_TO_POINTER(((gsize)dest << 16) | port);
+}
+
+typedef struct {
+    PsNetwork *net;
+    PsPool *pool;
+    PsDestId dest;
+} ReuseCtx;
+
+/* tcp_twsk_unique(): a TIME_WAIT 4-tuple older than tw_reuse_delay may be
+ * taken over (timestamps assumed on, as Linux defaults). */
+static PsConn *reusable_tw(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
+{
+    gpointer v = g_hash_table_lookup(pool->tw_index, tw_key(dest, port));
+    if (!v)
+        return NULL;
+    PsConn *old = conn_at(net, GPOINTER_TO_SIZE(v) - 1);
+    return now(net) - old->tw_since > pool->host->tw_reuse_delay ? old : NULL;
+}
+
+static gboolean reuse_ok(void *ctx, uint16_t port)
+{
+    const ReuseCtx *r = ctx;
+    return reusable_tw(r->net, r->pool, r->dest, port) != NULL;
+}
+
+static void client_time_wait_ends(void *ctx, uint64_t id);
+
+/* The source address of a new connection toward ep. */
+static guint pick_address(PsHost *host, const PsEndpoint *ep)
+{
+    switch (host->selection) {
+    case PS_ADDR_FIRST:
+        return 0;
+    case PS_ADDR_HASH: {
+        /* FNV-1a of the destination: one destination, one source address. */
+        uint32_t hsh = 2166136261u;
+        guint n = ep->address.family == 4 ? 4 : 16;
+        for (guint i = 0; i < n; i++)
+            hsh = (hsh ^ ep->address.bytes[i]) * 16777619u;
+        hsh = (hsh ^ (ep->port & 0xff)) * 16777619u;
+        hsh = (hsh ^ (ep->port >> 8)) * 16777619u;
+        return hsh % host->n_addresses;
+    }
+    case PS_ADDR_ROUND_ROBIN:
+    default: {
+        guint i = host->next_pool;
+        host->next_pool = (host->next_pool + 1) % host->n_addresses;
+        return i;
+    }
+    }
+}
+
 void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
 {
     PsHost *host = wl->host;
-    PsPool *pool = host->pools->pdata[host->next_pool];
-    if (host->round_robin)
-        host->next_pool = (host->next_pool + 1) % host->pools->len;
     guint e = wl->next_endpoint;
     wl->next_endpoint = (wl->next_endpoint + 1) % wl->server->endpoints->len;
     const PsEndpoint *ep = &g_array_index(wl->server->endpoints, PsEndpoint, e);
+    PsPool *pool = ps_host_pool(net, host, pick_address(host, ep));
 
     uint32_t id = conn_new(net);
     PsConn *c = conn_at(net, id);
@@ -155,44 +314,104 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
     c->dest = ps_pool_dest(pool->ports, &ep->address, ep->port);
     FOR_EACH_METRICS(c, m, m->attempts->value++);
 
+    /* bind(addr, 0) reserves the port for everyone, unless
+     * IP_BIND_ADDRESS_NO_PORT defers the choice to connect(); a host-wide
+     * port uniqueness (Windows without SO_REUSE_UNICASTPORT) is the same
+     * exclusivity at connect(). */
+    gboolean bind_call = host->bind_before_connect && !host->bind_address_no_port;
+    gboolean exclusive = bind_call || host->host_wide_ports;
     PsAllocRequest req = {
-        .mode = host->bind_before_connect ? PS_ALLOC_BIND : PS_ALLOC_CONNECT,
+        .mode = exclusive ? PS_ALLOC_BIND : PS_ALLOC_CONNECT,
         .local = &pool->address,
-        .remote = host->bind_before_connect ? NULL : &ep->address,
-        .remote_port = host->bind_before_connect ? 0 : ep->port,
+        .remote = exclusive ? NULL : &ep->address,
+        .remote_port = exclusive ? 0 : ep->port,
         .now = now(net),
     };
     uint32_t probes = 0;
     guint before = ps_pool_ports_in_use(pool->ports);
-    int port = ps_allocator_take(pool->alloc, pool->ports, c->dest, &req, &probes);
+    gboolean reused = FALSE;
+    int port;
+    gboolean may_reuse = !exclusive && pool->tw_index && g_hash_table_size(pool->tw_index) > 0 &&
+                         (host->tw_reuse == 1 ||
+                          (host->tw_reuse == 2 &&
+                           (is_loopback(&pool->address) || is_loopback(&ep->address))));
+    if (may_reuse) {
+        ReuseCtx rc = {net, pool, c->dest};
+        port = ps_allocator_take_reuse(pool->alloc, pool->ports, c->dest, &req, reuse_ok, &rc,
+                                       &reused, &probes);
+    } else {
+        port = ps_allocator_take(pool->alloc, pool->ports, c->dest, &req, &probes);
+    }
     FOR_EACH_METRICS(c, m, {
         m->allocations->value++;
         m->probes->value += probes;
     });
     sim_histogram_add(pool->probe_hist, probes);
     if (port < 0) {
-        record_failure(net, c, host->bind_before_connect ? PS_FAIL_EADDRINUSE
-                                                         : PS_FAIL_EADDRNOTAVAIL);
+        const GError *fault = ps_allocator_fault(pool->alloc);
+        if (fault && !net->fault)
+            net->fault = g_error_copy(fault);
+        record_failure(net, c, bind_call ? PS_FAIL_EADDRINUSE : PS_FAIL_EADDRNOTAVAIL);
+        TRACE(net, c, id, "%s: no free port after %u probes",
+              bind_call ? "EADDRINUSE from bind()" : "EADDRNOTAVAIL from connect()", probes);
         c->client = TCP_CLOSED;
         c->server_side = TCP_CLOSED;
         conn_maybe_free(net, id);
         return;
     }
+    if (reused) {
+        /* The old connection's TIME_WAIT ends now; the 4-tuple passes on. */
+        PsConn *old = reusable_tw(net, pool, c->dest, (uint16_t)port);
+        uint32_t old_id = (uint32_t)(old - conn_at(net, 0));
+        sim_engine_cancel(net->engine, old->tw_timer);
+        client_time_wait_ends(net, old_id);
+        host->tw_recycled->value++;
+        c = conn_at(net, id);
+        before = ps_pool_ports_in_use(pool->ports);
+        ps_pool_connect_take(pool->ports, c->dest, (uint16_t)port);
+    }
     /* A port bound exclusively is unique toward every destination, so its
      * connect() cannot collide: the 4-tuple check is implied. */
     c->port = (uint16_t)port;
-    c->bound = host->bind_before_connect;
+    c->bound = exclusive;
+    observe_port(net, c, TRUE);
     update_ports_in_use(net, pool, before);
     SimTime t = now(net);
     FOR_EACH_METRICS(c, m, sim_gauge_add(m->active, t, 1));
     c->client = TCP_SYN_SENT;
+    TRACE(net, c, id, "port chosen after %u probe%s%s; SYN sent", probes, probes == 1 ? "" : "s",
+          reused ? " (took over a TIME_WAIT 4-tuple: tcp_tw_reuse)" : "");
     transmit(net, c, id, server_gets_syn);
+}
+
+/* A SYN for a 4-tuple the server holds in TIME_WAIT is accepted and ends
+ * that TIME_WAIT (net/ipv4/tcp_minisocks.c tcp_timewait_state_process(),
+ * TCP_TW_SYN): the old connection's server side closes now; its timer still
+ * runs, and only then may the old record be reused. */
+static void recycle_server_time_wait(PsNetwork *net, PsConn *c)
+{
+    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    if (!key)
+        return;
+    gpointer old = g_hash_table_lookup(c->server->tw_index, key);
+    if (!old)
+        return;
+    g_hash_table_remove(c->server->tw_index, key);
+    PsConn *o = conn_at(net, GPOINTER_TO_SIZE(old) - 1);
+    server_set(net, o, TCP_CLOSED);
+    o->server_tw_pending = TRUE;
+    c->server->tw_recycled->value++;
+    TRACE(net, o, 0,
+          "server TIME_WAIT ended early: a new SYN for the same 4-tuple (conn #%" G_GUINT64_FORMAT
+          ")", c->serial);
 }
 
 static void server_gets_syn(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    recycle_server_time_wait(net, c);
+    c = conn_at(net, id);
     server_set(net, c, TCP_SYN_RECEIVED);
     transmit(net, c, (uint32_t)id, client_gets_synack);
 }
@@ -203,6 +422,7 @@ static void client_gets_synack(void *ctx, uint64_t id)
     PsConn *c = conn_at(net, id);
     c->client = TCP_ESTABLISHED;
     FOR_EACH_METRICS(c, m, m->successes->value++);
+    TRACE(net, c, id, "SYN-ACK received: ESTABLISHED");
     transmit(net, c, (uint32_t)id, server_gets_ack);
     if (!c->wl->server_closes)
         sim_engine_after(net->engine, sim_dist_sample(&c->wl->hold, &c->wl->rng), client_closes,
@@ -227,11 +447,13 @@ static void client_closes(void *ctx, uint64_t id)
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     if (c->pool->host->linger0) {
+        TRACE(net, c, id, "close with SO_LINGER 0: RST sent, no TIME_WAIT; port released");
         client_release(net, c, FALSE);
         transmit(net, c, (uint32_t)id, server_gets_rst);
         return;
     }
     c->client = TCP_FIN_WAIT_1;
+    TRACE(net, c, id, "client closes first: FIN sent (FIN_WAIT_1)");
     transmit(net, c, (uint32_t)id, server_gets_fin);
 }
 
@@ -258,13 +480,39 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     SimTime t = now(net);
+    PsHost *host = c->pool->host;
+    transmit(net, c, (uint32_t)id, server_gets_last_ack);
+    if (host->tw_count >= host->max_tw_buckets) {
+        /* tcp_time_wait(): past tcp_max_tw_buckets the socket is destroyed
+         * at once ("time wait bucket table overflow"). */
+        host->tw_overflow->value++;
+        TRACE(net, c, id, "FIN received, but tcp_max_tw_buckets is reached: no TIME_WAIT; "
+                          "port released");
+        client_release(net, c, FALSE);
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
     c->client = TCP_TIME_WAIT;
     FOR_EACH_METRICS(c, m, {
         sim_gauge_add(m->active, t, -1);
         sim_gauge_add(m->time_wait, t, 1);
     });
-    transmit(net, c, (uint32_t)id, server_gets_last_ack);
-    sim_engine_after(net->engine, c->pool->host->time_wait, client_time_wait_ends, net, id);
+    host->tw_count++;
+    c->tw_since = t;
+    if (c->pool->tw_index && !c->bound)
+        g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
+                            GSIZE_TO_POINTER((gsize)id + 1));
+    /* The timer wheel ends TIME_WAIT at the next tick of its granularity
+     * at or after the nominal expiry; time_wait = 0 means no timer at all. */
+    SimTime end = t + host->time_wait;
+    SimTime g = host->time_wait_granularity;
+    if (g > 0 && host->time_wait > 0 && end % g != 0)
+        end += g - end % g;
+    c->tw_timer = sim_engine_at(net->engine, end, client_time_wait_ends, net, id);
+    if (net->trace) {
+        g_autofree char *until = sim_duration_format(end - t);
+        TRACE(net, c, id, "FIN received: TIME_WAIT for %s", until);
+    }
 }
 
 static void server_gets_last_ack(void *ctx, uint64_t id)
@@ -277,7 +525,14 @@ static void server_gets_last_ack(void *ctx, uint64_t id)
 static void client_time_wait_ends(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
-    client_release(net, conn_at(net, id), TRUE);
+    PsConn *c = conn_at(net, id);
+    PsHost *host = c->pool->host;
+    host->tw_count--;
+    c->tw_timer = SIM_EVENT_NONE;
+    if (c->pool->tw_index && !c->bound)
+        g_hash_table_remove(c->pool->tw_index, tw_key(c->dest, c->port));
+    TRACE(net, c, id, "TIME_WAIT over: port released");
+    client_release(net, c, TRUE);
     conn_maybe_free(net, (uint32_t)id);
 }
 
@@ -311,6 +566,9 @@ static void server_gets_ackfin(void *ctx, uint64_t id)
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     server_set(net, c, TCP_TIME_WAIT);
+    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    if (key)
+        g_hash_table_insert(c->server->tw_index, key, GSIZE_TO_POINTER((gsize)id + 1));
     transmit(net, c, (uint32_t)id, client_gets_last_ack);
     sim_engine_after(net->engine, c->server->time_wait, server_time_wait_ends, net, id);
 }
@@ -318,6 +576,8 @@ static void server_gets_ackfin(void *ctx, uint64_t id)
 static void client_gets_last_ack(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
+    TRACE(net, conn_at(net, id), id, "last ACK received: CLOSED, port released (TIME_WAIT is "
+                                      "on the server)");
     client_release(net, conn_at(net, id), FALSE);
     conn_maybe_free(net, (uint32_t)id);
 }
@@ -325,6 +585,52 @@ static void client_gets_last_ack(void *ctx, uint64_t id)
 static void server_time_wait_ends(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
-    server_set(net, conn_at(net, id), TCP_CLOSED);
+    PsConn *c = conn_at(net, id);
+    if (c->server_tw_pending) {
+        c->server_tw_pending = FALSE; /* recycled by a SYN earlier */
+    } else {
+        gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+        if (key)
+            g_hash_table_remove(c->server->tw_index, key);
+        server_set(net, c, TCP_CLOSED);
+    }
     conn_maybe_free(net, (uint32_t)id);
+}
+
+/* --- a service binding a fixed port on the client host ------------------ */
+
+static void listener_release(void *ctx, uint64_t arg)
+{
+    PsNetwork *net = ctx;
+    PsListener *l = net->listeners->pdata[arg];
+    PsPool *pool = l->host->pool_of[0];
+    guint before = ps_pool_ports_in_use(pool->ports);
+    ps_pool_bind_release(pool->ports, l->port);
+    update_ports_in_use(net, pool, before);
+}
+
+void ps_tcp_listener_bind(PsNetwork *net, PsListener *l)
+{
+    /* bind(first address, port): EADDRINUSE when any socket uses the port
+     * (a connection toward any destination, or a bind). A reserved port is
+     * never handed out automatically, so it is always free for the service;
+     * a port outside the range never meets automatic selection either. */
+    PsPool *pool = l->host->pool_of[0];
+    PsPortPool *ports = pool->ports;
+    l->reserved = ps_pool_is_reserved(ports, l->port);
+    if (l->reserved || l->port < ps_pool_lo(ports) || l->port > ps_pool_hi(ports))
+        return;
+    if (!ps_pool_bind_ok(ports, l->port)) {
+        l->refused = TRUE;
+        l->host->listener_conflicts->value++;
+        return;
+    }
+    guint before = ps_pool_ports_in_use(ports);
+    ps_pool_bind_take(ports, l->port);
+    update_ports_in_use(net, pool, before);
+    /* Held until the end of the run's busy period, so the pools drain. */
+    guint idx = 0;
+    while (net->listeners->pdata[idx] != l)
+        idx++;
+    sim_engine_at(net->engine, MAX(l->until, now(net)), listener_release, net, idx);
 }

@@ -28,6 +28,18 @@ typedef struct {
 /* Writes the page atomically. SIM_ERROR_RUNTIME on I/O errors. */
 gboolean ps_report_write_run(const char *path, const PsRunReport *report, GError **error);
 
+typedef struct {
+    JsonNode *sweep;            /* sweep.json's content */
+    const char *plot_dir;       /* where failure_ratio.svg etc. are, or NULL */
+    const char *command_line;   /* the command that reproduces the sweep */
+    const char *expect_text;    /* [expect] results per point, or NULL */
+    gboolean expect_broken;
+} PsSweepReport;
+
+/* report.html of a sweep: the knee with its interval, the curves with
+ * intervals (and Erlang B where it applies), a table of every point. */
+gboolean ps_report_write_sweep(const char *path, const PsSweepReport *report, GError **error);
+
 /* The one-sentence verdict of a run, from its summary (shared with the
  * terminal summary so they never disagree). */
 char *ps_report_verdict(JsonNode *summary);

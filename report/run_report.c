@@ -1,57 +1,12 @@
 /* Fills the run template (report/templates/run.html, compiled in as a
  * GResource) with escaped fragments built from the run's summary. The page
  * structure lives in the template; this file only makes its pieces. */
-#include <gio/gio.h>
 #include <math.h>
 #include <string.h>
 
+#include "html.h"
 #include "output.h"
-#include "report-resources.h"
 #include "report.h"
-#include "sim_error.h"
-
-#define RESOURCE_DIR "/org/portsim/report/templates/"
-
-static char *escape(const char *text) { return g_markup_escape_text(text ? text : "", -1); }
-
-static char *resource_text(const char *name)
-{
-    g_autofree char *path = g_strconcat(RESOURCE_DIR, name, NULL);
-    /* Looked up in our own resource, not the global registry: a static
-     * link may drop the object whose constructor would register it. */
-    GBytes *bytes = g_resource_lookup_data(ps_report_get_resource(), path,
-                                           G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-    /* The resources are compiled into the program: missing is a build bug. */
-    if (!bytes)
-        g_error("report template %s is not compiled in", path);
-    gsize len;
-    const char *data = g_bytes_get_data(bytes, &len);
-    char *text = g_strndup(data, len);
-    g_bytes_unref(bytes);
-    return text;
-}
-
-/* Replaces every {{key}} by its fragment; fragments are already HTML. */
-static GString *fill(const char *template, GHashTable *fragments)
-{
-    GString *out = g_string_new(NULL);
-    const char *p = template;
-    const char *open;
-    while ((open = strstr(p, "{{"))) {
-        const char *close = strstr(open, "}}");
-        if (!close)
-            break;
-        g_string_append_len(out, p, open - p);
-        g_autofree char *key = g_strndup(open + 2, close - open - 2);
-        const char *value = g_hash_table_lookup(fragments, key);
-        if (!value)
-            g_critical("report template: no value for {{%s}}", key);
-        g_string_append(out, value ? value : "");
-        p = close + 2;
-    }
-    g_string_append(out, p);
-    return out;
-}
 
 static double num(JsonObject *o, const char *name)
 {
@@ -68,12 +23,6 @@ static char *seconds_text(double s)
 static char *count(JsonObject *o, const char *name)
 {
     return ps_report_count(json_object_get_int_member(o, name));
-}
-
-static void cell(GString *html, const char *tag, const char *text)
-{
-    g_autofree char *e = escape(text);
-    g_string_append_printf(html, "<%s>%s</%s>", tag, e, tag);
 }
 
 static char *reasons_text(JsonObject *o)
@@ -111,9 +60,9 @@ static char *pool_table(JsonObject *root)
         for (guint p = 0; p < json_array_get_length(pools); p++) {
             JsonObject *pool = json_array_get_object_element(pools, p);
             g_string_append(t, "<tr>");
-            g_autofree char *name = escape(json_object_get_string_member(host, "name"));
+            g_autofree char *name = ps_html_escape(json_object_get_string_member(host, "name"));
             g_string_append_printf(t, "<th scope=\"row\">%s</th>", name);
-            cell(t, "td", json_object_get_string_member(pool, "address"));
+            ps_html_cell(t, "td", json_object_get_string_member(pool, "address"));
             g_autofree char *cap = count(pool, "capacity_ports");
             g_autofree char *dst = count(pool, "destinations");
             g_autofree char *peak = count(pool, "peak_ports_in_use");
@@ -126,7 +75,7 @@ static char *pool_table(JsonObject *root)
             g_autofree char *pr = isnan(probes) ? g_strdup("-") : g_strdup_printf("%.1f", probes);
             const char *cells[] = {cap, dst, peak, util, first, fails, off, car, pr};
             for (guint i = 0; i < G_N_ELEMENTS(cells); i++)
-                cell(t, "td", cells[i]);
+                ps_html_cell(t, "td", cells[i]);
             g_string_append(t, "</tr>\n");
         }
     }
@@ -145,23 +94,23 @@ static char *workload_table(JsonObject *root)
     JsonArray *wls = json_object_get_array_member(root, "workloads");
     for (guint i = 0; i < json_array_get_length(wls); i++) {
         JsonObject *w = json_array_get_object_element(wls, i);
-        g_autofree char *name = escape(json_object_get_string_member(w, "name"));
+        g_autofree char *name = ps_html_escape(json_object_get_string_member(w, "name"));
         g_string_append_printf(t, "<tr><th scope=\"row\">%s</th>", name);
-        cell(t, "td", json_object_get_string_member(w, "host"));
-        cell(t, "td", json_object_get_string_member(w, "target"));
+        ps_html_cell(t, "td", json_object_get_string_member(w, "host"));
+        ps_html_cell(t, "td", json_object_get_string_member(w, "target"));
         const char *counts[] = {"attempts", "successes", "failures"};
         for (guint c = 0; c < G_N_ELEMENTS(counts); c++) {
             g_autofree char *v = count(w, counts[c]);
-            cell(t, "td", v);
+            ps_html_cell(t, "td", v);
         }
         g_autofree char *ratio = g_strdup_printf("%.4f%%", 100 * num(w, "failure_ratio"));
         g_autofree char *first = seconds_text(num(w, "first_failure_s"));
         g_autofree char *off = g_strdup_printf("%.1f", num(w, "offered_per_s"));
         g_autofree char *car = g_strdup_printf("%.1f", num(w, "carried_per_s"));
-        cell(t, "td", ratio);
-        cell(t, "td", first);
-        cell(t, "td", off);
-        cell(t, "td", car);
+        ps_html_cell(t, "td", ratio);
+        ps_html_cell(t, "td", first);
+        ps_html_cell(t, "td", off);
+        ps_html_cell(t, "td", car);
         g_string_append(t, "</tr>\n");
     }
     g_string_append(t, "</tbody>\n</table>");
@@ -178,12 +127,8 @@ static char *plots_html(const PsRunReport *r, GError **error)
         gsize len = 0;
         if (!g_file_get_contents(r->plots[i].path, &svg, &len, NULL))
             continue; /* a plot gnuplot could not render is reported elsewhere */
-        g_autofree char *b64 = g_base64_encode((const guchar *)svg, len);
-        g_autofree char *alt = escape(r->plots[i].alt_text);
-        g_string_append_printf(html,
-                               "<figure><img src=\"data:image/svg+xml;base64,%s\" alt=\"%s\">"
-                               "<figcaption>%s</figcaption></figure>\n",
-                               b64, alt, alt);
+        g_autofree char *figure = ps_html_figure(svg, len, r->plots[i].alt_text);
+        g_string_append(html, figure);
     }
     if (html->len == 0)
         g_string_append(html, "<p>No plot was rendered (run without --no-plots, with gnuplot "
@@ -192,27 +137,16 @@ static char *plots_html(const PsRunReport *r, GError **error)
     return g_string_free(html, FALSE);
 }
 
-static char *expect_html(const PsRunReport *r)
-{
-    if (!r->expect_text)
-        return g_strdup("");
-    g_autofree char *e = escape(r->expect_text);
-    return g_strdup_printf("<section class=\"expect%s\" aria-label=\"Expectations\"><h2>%s</h2>"
-                           "<pre>%s</pre></section>",
-                           r->expect_broken ? "" : " passed",
-                           r->expect_broken ? "Broken expectations" : "Expectations", e);
-}
-
 gboolean ps_report_write_run(const char *path, const PsRunReport *r, GError **error)
 {
     JsonObject *root = json_node_get_object(r->summary);
     GHashTable *f = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     const char *scenario = json_object_get_string_member(root, "scenario");
-    g_hash_table_insert(f, "title", escape(scenario));
-    g_hash_table_insert(f, "version", escape(json_object_get_string_member(root, "portsim_version")));
-    g_hash_table_insert(f, "style", resource_text("style.css"));
+    g_hash_table_insert(f, "title", ps_html_escape(scenario));
+    g_hash_table_insert(f, "version", ps_html_escape(json_object_get_string_member(root, "portsim_version")));
+    g_hash_table_insert(f, "style", ps_html_resource("style.css"));
     if (r->description) {
-        g_autofree char *d = escape(r->description);
+        g_autofree char *d = ps_html_escape(r->description);
         g_hash_table_insert(f, "description", g_strdup_printf("<p class=\"description\">%s</p>", d));
     } else {
         g_hash_table_insert(f, "description", g_strdup(""));
@@ -220,13 +154,13 @@ gboolean ps_report_write_run(const char *path, const PsRunReport *r, GError **er
     g_autofree char *verdict = ps_report_verdict(r->summary);
     gboolean failing = json_object_get_int_member(json_object_get_object_member(root, "overall"),
                                                   "failures") > 0;
-    g_hash_table_insert(f, "verdict", escape(verdict));
+    g_hash_table_insert(f, "verdict", ps_html_escape(verdict));
     g_hash_table_insert(f, "verdict_class", g_strdup(failing ? "failing" : "healthy"));
     g_hash_table_insert(f, "pool_table", pool_table(root));
     g_hash_table_insert(f, "workload_table", workload_table(root));
     g_hash_table_insert(f, "plots", plots_html(r, error));
     if (r->limits_text) {
-        g_autofree char *l = escape(r->limits_text);
+        g_autofree char *l = ps_html_escape(r->limits_text);
         g_hash_table_insert(f, "limits",
                             g_strdup_printf("<section aria-labelledby=\"h-limits\"><h2 "
                                             "id=\"h-limits\">Closed-form limits</h2><pre>%s</pre>"
@@ -235,14 +169,18 @@ gboolean ps_report_write_run(const char *path, const PsRunReport *r, GError **er
     } else {
         g_hash_table_insert(f, "limits", g_strdup(""));
     }
-    g_hash_table_insert(f, "expect_first", r->expect_broken ? expect_html(r) : g_strdup(""));
-    g_hash_table_insert(f, "expect_last", r->expect_broken ? g_strdup("") : expect_html(r));
-    g_hash_table_insert(f, "scenario", escape(r->effective_ini));
-    g_hash_table_insert(f, "command", escape(r->command_line));
+    g_hash_table_insert(f, "expect_first", r->expect_broken
+                                               ? ps_html_expect(r->expect_text, TRUE)
+                                               : g_strdup(""));
+    g_hash_table_insert(f, "expect_last", r->expect_broken
+                                              ? g_strdup("")
+                                              : ps_html_expect(r->expect_text, FALSE));
+    g_hash_table_insert(f, "scenario", ps_html_escape(r->effective_ini));
+    g_hash_table_insert(f, "command", ps_html_escape(r->command_line));
     g_hash_table_insert(f, "seed", g_strdup_printf("%" G_GINT64_FORMAT,
                                                    json_object_get_int_member(root, "seed")));
-    g_autofree char *template = resource_text("run.html");
-    GString *page = fill(template, f);
+    g_autofree char *template = ps_html_resource("run.html");
+    GString *page = ps_html_fill(template, f);
     g_hash_table_destroy(f);
     gboolean ok = sim_output_write(path, page->str, (gssize)page->len, error);
     g_string_free(page, TRUE);

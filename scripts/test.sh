@@ -5,7 +5,7 @@
 # before reporting counts as one failure).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-sh scripts/deps.sh || exit 1
+sh scripts/deps.sh --dev || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -34,6 +34,23 @@ run_suite() { # build-dir, meson setup options...
 run_suite build -Dwerror=true
 run_suite build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     --buildtype=debug
+
+# Valgrind memcheck on a few fast unit programs (CK_FORK=no: one process).
+if command -v valgrind >/dev/null 2>&1; then
+    for t in test_engine test_scenario test_schema test_stats; do
+        if CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+            --errors-for-leak-kinds=definite "build/tests/$t" >/dev/null 2>"build/valgrind-$t.log"; then
+            passed=$((passed + 1))
+        else
+            cat "build/valgrind-$t.log"; echo "valgrind: $t has findings"
+            failed=$((failed + 1)); status=1
+        fi
+    done
+fi
+# A short bounded fuzzing pass (20k executions per target) when clang is there.
+if command -v clang >/dev/null 2>&1; then
+    if sh scripts/fuzz.sh 20000; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

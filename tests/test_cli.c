@@ -71,7 +71,7 @@ START_TEST(run_writes_every_result_file)
     Result r = portsim(args);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "first failure"));
-    ck_assert_ptr_nonnull(strstr(r.out, "Verdict: connections start failing at 20.0s"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Verdict: Connections start failing at 20.0s"));
     g_autofree char *csv = slurp(dir, "timeseries.csv");
     ck_assert(g_str_has_prefix(csv, "time_s,client.active,client.time_wait"));
     g_autofree char *json = slurp(dir, "summary.json");

@@ -145,8 +145,8 @@ START_TEST(flash_sale_report_in_a_real_browser)
     }
     g_autofree char *profile = g_build_filename(dir, "profile", NULL);
     g_autofree char *user_data = g_strconcat("--user-data-dir=", profile, NULL);
-    g_autofree char *shot_path = g_build_filename(g_get_current_dir(), "report-flash-sale.png",
-                                                  NULL);
+    g_autofree char *cwd = g_get_current_dir();
+    g_autofree char *shot_path = g_build_filename(cwd, "report-flash-sale.png", NULL);
     g_autofree char *shot = g_strconcat("--screenshot=", shot_path, NULL);
     g_autofree char *url = g_strconcat("file://", path, NULL);
     /* Any request leaving the page would fail loudly: every host resolves
@@ -174,6 +174,36 @@ START_TEST(flash_sale_report_in_a_real_browser)
 }
 END_TEST
 
+/* A sweep's report: the knee sentence, the curves inline, one row per point. */
+START_TEST(sweep_report)
+{
+    g_autofree char *dir = tmp_dir();
+    g_autofree char *ini = g_build_filename(dir, "loss.ini", NULL);
+    ck_assert(g_file_set_contents(ini,
+                                  "[scenario]\nduration = 300s\nsample = 10s\n"
+                                  "[host c]\naddresses = 10.0.0.1\nephemeral_range = 40000-40049\n"
+                                  "time_wait = 0s\n[server s]\naddresses = 10.1.0.1\nports = 443\n"
+                                  "[workload w]\nhost = c\ntarget = server s\narrival = poisson\n"
+                                  "rate = 5/s\nhold = exp(10s)\n",
+                                  -1, NULL));
+    g_autofree char *out_dir = g_build_filename(dir, "sweep", NULL);
+    char *sweep[] = {(char *)g_getenv("PORTSIM_BINARY"), "sweep", ini, "--vary",
+                     "workload.w.rate=2/s,5/s,8/s", "-r", "3", "-o", out_dir, "-q", NULL};
+    g_autofree char *out = NULL, *err = NULL;
+    ck_assert_msg(spawn(sweep, &out, &err) == 0, "%s", err);
+    g_autofree char *path = g_build_filename(out_dir, "report.html", NULL);
+    g_autofree char *html = NULL;
+    ck_assert_msg(g_file_get_contents(path, &html, NULL, NULL), "no sweep report.html");
+    ck_assert_ptr_nonnull(strstr(html, "The failure ratio crosses 0.1% at workload.w.rate = "));
+    ck_assert_ptr_nonnull(strstr(html, "<th>8/s</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "<th scope=\"col\">Erlang B</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "data:image/svg+xml;base64,"));
+    ck_assert_ptr_nonnull(strstr(html, "portsim sweep"));
+    ck_assert_ptr_null(strstr(html, "{{"));
+    rm_rf(dir);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -182,6 +212,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, user_text_is_escaped);
     tcase_add_test(tc, structure_and_self_containment);
     tcase_add_test(tc, flash_sale_report_in_a_real_browser);
+    tcase_add_test(tc, sweep_report);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,60 @@
+#include "run_teaching.h"
+
+#include <string.h>
+
+#include "pcap_writer.h"
+#include "sim_error.h"
+#include "trace_log.h"
+
+struct CliTeaching {
+    PsTraceLog *trace;
+    PsPcap *pcap;
+};
+
+CliTeaching *cli_teaching_open(PsRun *run, const char *trace_path, const char *trace_filter,
+                               const char *pcap_path, const char *pcap_at, GError **error)
+{
+    if (trace_filter && !trace_path) {
+        g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT, "--trace-filter needs --trace FILE");
+        return NULL;
+    }
+    if (pcap_at && !pcap_path) {
+        g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT, "--pcap-at needs --pcap FILE");
+        return NULL;
+    }
+    /* Until NAT boxes and load balancers exist, the client side is the only
+     * place segments can be seen. */
+    if (pcap_at && strcmp(pcap_at, "client") != 0) {
+        g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT,
+                    "--pcap-at %s: unknown observation point (available: client)", pcap_at);
+        return NULL;
+    }
+    CliTeaching *t = g_new0(CliTeaching, 1);
+    if (trace_path && !(t->trace = ps_trace_log_open(trace_path, trace_filter, error))) {
+        g_free(t);
+        return NULL;
+    }
+    if (pcap_path && !(t->pcap = ps_pcap_open(pcap_path, error))) {
+        cli_teaching_close(t, NULL);
+        return NULL;
+    }
+    ps_network_set_trace(ps_run_network(run), t->trace);
+    ps_network_set_pcap(ps_run_network(run), t->pcap);
+    return t;
+}
+
+gboolean cli_teaching_close(CliTeaching *t, GError **error)
+{
+    if (!t)
+        return TRUE;
+    gboolean ok = TRUE;
+    GError *local = NULL;
+    if (t->trace && !ps_trace_log_close(t->trace, &local))
+        ok = FALSE;
+    if (t->pcap && !ps_pcap_close(t->pcap, ok ? &local : NULL))
+        ok = FALSE;
+    if (local)
+        g_propagate_error(error, local);
+    g_free(t);
+    return ok;
+}

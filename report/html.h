@@ -1,0 +1,22 @@
+/* Building blocks of the report pages (private to report/): escaping,
+ * templates compiled in as GResources, and the recurring fragments. */
+#ifndef PS_REPORT_HTML_H
+#define PS_REPORT_HTML_H
+
+#include <glib.h>
+
+char *ps_html_escape(const char *text);
+/* A file of report/templates/, compiled into the program. */
+char *ps_html_resource(const char *name);
+/* Replaces every {{key}} of the template by its fragment (already HTML). */
+GString *ps_html_fill(const char *template_text, GHashTable *fragments);
+/* <tag>escaped text</tag> */
+void ps_html_cell(GString *html, const char *tag, const char *text);
+/* An SVG as an <img> with a data: URI, its alt text and caption. Several
+ * gnuplot SVGs on one page cannot then clash over element ids. */
+char *ps_html_figure(const char *svg, gsize len, const char *alt_text);
+/* The [expect] box: first and red when broken, else last and green; "" for
+ * no text. */
+char *ps_html_expect(const char *text, gboolean broken);
+
+#endif
