@@ -145,8 +145,10 @@ START_TEST(flash_sale_report_in_a_real_browser)
     }
     g_autofree char *profile = g_build_filename(dir, "profile", NULL);
     g_autofree char *user_data = g_strconcat("--user-data-dir=", profile, NULL);
-    g_autofree char *cwd = g_get_current_dir();
-    g_autofree char *shot_path = g_build_filename(cwd, "report-flash-sale.png", NULL);
+    /* Kept as a test artefact in the build folder (PORTSIM_ARTIFACT_DIR). */
+    const char *artifacts = g_getenv("PORTSIM_ARTIFACT_DIR");
+    g_autofree char *shot_path =
+        g_build_filename(artifacts ? artifacts : dir, "report-flash-sale.png", NULL);
     g_autofree char *shot = g_strconcat("--screenshot=", shot_path, NULL);
     g_autofree char *url = g_strconcat("file://", path, NULL);
     /* Any request leaving the page would fail loudly: every host resolves
