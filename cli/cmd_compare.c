@@ -9,6 +9,7 @@
 #include "allocator.h"
 #include "commands.h"
 #include "expect.h"
+#include "report.h"
 #include "expect_report.h"
 #include "keys.h"
 #include "output.h"
@@ -368,7 +369,9 @@ int cmd_compare(int argc, char **argv)
     char *allocators = NULL, *out_dir = NULL, *seed = NULL;
     char **overrides = NULL;
     gint jobs_n = 0;
-    gboolean quiet = FALSE, no_plots = FALSE, keep_runs = FALSE;
+    gboolean quiet = FALSE, no_plots = FALSE, keep_runs = FALSE, no_report = FALSE;
+    JsonNode *compare_root = NULL;
+    char *typed = cli_command_line("compare", argc, argv); /* for the report */
     GOptionEntry entries[] = {
         {"allocators", 'a', 0, G_OPTION_ARG_STRING, &allocators,
          "Comma-separated allocators to compare (see `portsim list allocators`)", "A,B,C"},
@@ -382,6 +385,7 @@ int cmd_compare(int argc, char **argv)
         {"runs", 0, 0, G_OPTION_ARG_NONE, &keep_runs,
          "Also write each run's results into DIR/runs/ALLOCATOR/", NULL},
         {"no-plots", 0, 0, G_OPTION_ARG_NONE, &no_plots, "Do not render plots", NULL},
+        {"no-report", 0, 0, G_OPTION_ARG_NONE, &no_report, "Do not write report.html", NULL},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL},
         {NULL},
     };
@@ -546,13 +550,12 @@ int cmd_compare(int argc, char **argv)
         json_builder_add_string_value(b, argv[1]);
         write_table(jobs, n, csv, b, quiet);
         json_builder_end_object(b);
-        JsonNode *root = json_builder_get_root(b);
+        compare_root = json_builder_get_root(b);
         g_object_unref(b);
         g_autofree char *csv_path = g_build_filename(dir, "compare.csv", NULL);
         g_autofree char *json_path = g_build_filename(dir, "compare.json", NULL);
         gboolean ok = sim_output_write(csv_path, csv->str, (gssize)csv->len, &error) &&
-                      cli_write_json(json_path, root, &error);
-        json_node_unref(root);
+                      cli_write_json(json_path, compare_root, &error);
         if (!ok) {
             code = cli_report_error(error);
             goto out;
@@ -560,6 +563,35 @@ int cmd_compare(int argc, char **argv)
     }
     if (!no_plots)
         render_plots(jobs, n, dir);
+    if (!no_report) {
+        GString *expect_text = NULL;
+        gboolean broken = FALSE;
+        for (guint i = 0; i < n; i++) {
+            if (!jobs[i].expect_report)
+                continue;
+            if (!expect_text)
+                expect_text = g_string_new(NULL);
+            g_string_append_printf(expect_text, "%s:\n%s", jobs[i].allocator,
+                                   jobs[i].expect_report->str);
+            broken = broken || !jobs[i].expect_ok;
+        }
+        g_autofree char *plot_dir = g_build_filename(dir, "plots", NULL);
+        g_autofree char *report = g_build_filename(dir, "report.html", NULL);
+        PsCompareReport rep = {
+            .compare = compare_root,
+            .plot_dir = no_plots ? NULL : plot_dir,
+            .command_line = typed,
+            .expect_text = expect_text ? expect_text->str : NULL,
+            .expect_broken = broken,
+        };
+        GError *rerr = NULL;
+        if (!ps_report_write_compare(report, &rep, &rerr)) {
+            fprintf(stderr, "portsim: warning: report.html: %s\n", rerr->message);
+            g_error_free(rerr);
+        }
+        if (expect_text)
+            g_string_free(expect_text, TRUE);
+    }
     for (guint i = 0; i < n; i++) {
         if (jobs[i].expect_report && !quiet)
             printf("[expect] %s:\n%s", jobs[i].allocator, jobs[i].expect_report->str);
@@ -573,6 +605,9 @@ int cmd_compare(int argc, char **argv)
         printf("Results: %s/ (compare.csv, compare.json%s%s)\n", dir,
                no_plots ? "" : ", plots/", keep_runs ? ", runs/" : "");
 out:
+    if (compare_root)
+        json_node_unref(compare_root);
+    g_free(typed);
     for (guint i = 0; jobs && i < n; i++) {
         Job *j = &jobs[i];
         g_ptr_array_free(j->overrides, TRUE);

@@ -133,6 +133,24 @@ static char *explain_json(const GPtrArray *hosts)
     return text;
 }
 
+char *cli_explain_text(const SimScenario *scenario)
+{
+    g_autoptr(GPtrArray) hosts = ps_theory_hosts(scenario);
+    GString *o = g_string_new(NULL);
+    for (guint i = 0; i < hosts->len; i++) {
+        if (i)
+            g_string_append_c(o, '\n');
+        explain_host(o, hosts->pdata[i]);
+    }
+    if (hosts->len == 0)
+        g_string_append(o, "No host has a workload: nothing to explain.\n");
+    else if (ps_theory_single_pool(scenario))
+        g_string_append(o, "\nA single-pool loss system (one address, one destination, "
+                           "Poisson arrivals at one rate):\nErlang B is the expected "
+                           "failure ratio once the run is in steady state.\n");
+    return g_string_free(o, FALSE);
+}
+
 int cmd_explain(int argc, char **argv)
 {
     char **overrides = NULL;
@@ -182,20 +200,8 @@ int cmd_explain(int argc, char **argv)
             g_autofree char *text = explain_json(hosts);
             printf("%s\n", text);
         } else {
-            GString *o = g_string_new(NULL);
-            for (guint i = 0; i < hosts->len; i++) {
-                if (i)
-                    g_string_append_c(o, '\n');
-                explain_host(o, hosts->pdata[i]);
-            }
-            if (hosts->len == 0)
-                g_string_append(o, "No host has a workload: nothing to explain.\n");
-            else if (ps_theory_single_pool(scenario))
-                g_string_append(o, "\nA single-pool loss system (one address, one destination, "
-                                   "Poisson arrivals at one rate):\nErlang B is the expected "
-                                   "failure ratio once the run is in steady state.\n");
-            fputs(o->str, stdout);
-            g_string_free(o, TRUE);
+            g_autofree char *text = cli_explain_text(scenario);
+            fputs(text, stdout);
         }
     }
     ps_run_free(run);

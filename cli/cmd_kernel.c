@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "expect_report.h"
 #include "kernel_driver.h"
 #include "kernel_overlay.h"
 #include "kernel_plan.h"
@@ -175,11 +176,32 @@ static void print_row(const char *label, const char *fmt, double k, double sim)
     printf("  %-32s %12s %12s   %s\n", label, ks, ss, ds);
 }
 
+/* What [expect] can bound: absolute differences, the carried rate's
+ * relative to the kernel's. */
+static JsonNode *difference_summary(JsonNode *summary, const Figures *fk, const Figures *fs)
+{
+    JsonNode *copy = json_node_copy(summary);
+    JsonObject *d = json_object_new();
+    double ff = fabs(fs->first_failure_s - fk->first_failure_s);
+    if (!isfinite(fk->first_failure_s) && !isfinite(fs->first_failure_s))
+        ff = 0; /* neither failed: they agree */
+    double carried = fabs(fs->carried_per_s - fk->carried_per_s) / fk->carried_per_s;
+    if (isfinite(ff))
+        json_object_set_double_member(d, "first_failure_s", ff);
+    if (isfinite(carried))
+        json_object_set_double_member(d, "steady_carried_ratio", carried);
+    json_object_set_double_member(d, "peak_time_wait", fabs(fs->peak_time_wait - fk->peak_time_wait));
+    json_object_set_object_member(json_node_get_object(copy), "kernel_difference", d);
+    return copy;
+}
+
 static gboolean compare(const char *dir, const char *name, const KrPlan *plan, const Side *k,
                         const Side *sim, const char *scaled, gboolean kernel_complete,
-                        gboolean plots, GError **error)
+                        gboolean plots, Figures *out_k, Figures *out_s, GError **error)
 {
     Figures fk = figures(k), fs = figures(sim);
+    *out_k = fk;
+    *out_s = fs;
     printf("\nKernel vs simulation (difference = simulation - kernel)%s:\n",
            kernel_complete ? "" : " [kernel run interrupted: its figures cover less time]");
     printf("  %-32s %12s %12s   %s\n", "", "kernel", "simulation", "difference");
@@ -419,9 +441,22 @@ int cmd_kernel(int argc, char **argv)
     JsonObject *overall = json_object_get_object_member(json_node_get_object(summary), "overall");
     ss.first_failure_s = json_double_or_nan(overall, "first_failure_s");
     scaled_note = scale != 1.0 ? g_strdup_printf("scaled x%g", scale) : g_strdup("");
-    if (!compare(dir, name, plan, &ks, &ss, scaled_note, st == KR_OK, !opt.no_plots, &error)) {
+    Figures fk, fs;
+    if (!compare(dir, name, plan, &ks, &ss, scaled_note, st == KR_OK, !opt.no_plots, &fk, &fs,
+                 &error)) {
         code = cli_report_error(error);
         goto out;
+    }
+    /* [expect] lines, kernel differences included, gate the replay. */
+    PsExpect *expect = ps_expect_new(scenario, &error);
+    if (!expect && error) {
+        code = cli_report_error(error);
+        goto out;
+    }
+    if (expect) {
+        code = cli_check_expect(expect, difference_summary(summary, &fk, &fs), "kernel replay",
+                                FALSE);
+        ps_expect_free(expect);
     }
     printf("Results: %s/ (kernel.csv, ports.csv, kernel.json, compare.json, timeseries.csv, "
            "summary.json%s)\n", dir, opt.no_plots ? "" : ", plots/kernel-overlay.svg");

@@ -24,6 +24,10 @@ gboolean cli_parse_options(GOptionContext *context, int *argc, char ***argv);
 /* Prints "portsim: MESSAGE" on stderr and returns the exit code matching the
  * error (2 for input errors, 1 otherwise). */
 int cli_report_error(const GError *error);
+/* What `portsim explain` prints for a scenario (also in report.html). */
+typedef struct SimScenario SimScenario;
+char *cli_explain_text(const SimScenario *scenario);
+
 /* "portsim CMD ARGS...", shell-quoted as typed (before option parsing):
  * the reports' "reproduce" line. */
 char *cli_command_line(const char *cmd, int argc, char **argv);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "report.h"
+#include "commands.h"
 #include "report_cli.h"
 
 void cli_write_report(PsRun *run, const SimScenario *scenario, JsonNode *summary,
@@ -25,6 +26,7 @@ void cli_write_report(PsRun *run, const SimScenario *scenario, JsonNode *summary
         g_array_append_val(plots, p);
     }
     g_autoptr(GString) ini = sim_scenario_effective_ini(scenario);
+    g_autofree char *limits = cli_explain_text(scenario);
     SimSection *sc = sim_scenario_find(scenario, "scenario", NULL);
     g_autofree char *effective = g_build_filename(dir, "scenario.effective.ini", NULL);
     g_autofree char *command = g_strdup_printf("%s\n\n# or, from the results folder alone:\n"
@@ -38,6 +40,7 @@ void cli_write_report(PsRun *run, const SimScenario *scenario, JsonNode *summary
         .command_line = command,
         .plots = (const PsReportPlot *)plots->data,
         .n_plots = plots->len,
+        .limits_text = limits,
         .expect_text = expect_text,
         .expect_broken = expect_broken,
     };

@@ -40,6 +40,19 @@ typedef struct {
  * intervals (and Erlang B where it applies), a table of every point. */
 gboolean ps_report_write_sweep(const char *path, const PsSweepReport *report, GError **error);
 
+typedef struct {
+    JsonNode *compare;        /* compare.json's content */
+    const char *plot_dir;     /* where the comparison's SVGs are, or NULL */
+    const char *command_line;
+    const char *expect_text;  /* the [expect] reports, allocator by allocator, or NULL */
+    gboolean expect_broken;
+} PsCompareReport;
+
+/* report.html of `portsim compare`: any broken [expect] line first, the
+ * side-by-side table, the plots per allocator. */
+gboolean ps_report_write_compare(const char *path, const PsCompareReport *report,
+                                 GError **error);
+
 /* The one-sentence verdict of a run, from its summary (shared with the
  * terminal summary so they never disagree). */
 char *ps_report_verdict(JsonNode *summary);

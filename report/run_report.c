@@ -163,7 +163,8 @@ gboolean ps_report_write_run(const char *path, const PsRunReport *r, GError **er
         g_autofree char *l = ps_html_escape(r->limits_text);
         g_hash_table_insert(f, "limits",
                             g_strdup_printf("<section aria-labelledby=\"h-limits\"><h2 "
-                                            "id=\"h-limits\">Closed-form limits</h2><pre>%s</pre>"
+                                            "id=\"h-limits\">Closed-form limits (portsim explain), beside the "
+                                            "simulated figures above</h2><pre>%s</pre>"
                                             "</section>",
                                             l));
     } else {

@@ -139,6 +139,12 @@ static Case cases[] = {
     {.name = "server-closes",
      .args = {"--set", "scenario.duration=15s", "--set", "workload.paced.closer=server",
               "--set", "workload.paced.hold=100ms", NULL}},
+    /* [expect] bounds on kernel-vs-simulation differences: one that holds,
+     * one that cannot (a difference below zero), so the replay exits 1. */
+    {.name = "expect-differences",
+     .args = {"--set", "scenario.duration=25s", "--set",
+              "expect.kernel_first_failure_difference=<= 0.5s", "--set",
+              "expect.kernel_peak_time_wait_difference=< 0", NULL}},
     /* TIME_WAIT 30 s at 10/s for 45 s, scaled x2: the one-destination case. */
     {.name = "scaled",
      .args = {"--scale", "2", "--set", "scenario.duration=45s", "--set",
@@ -270,6 +276,19 @@ static gint64 kernel_total(const char *name, const char *member)
     g_object_unref(p);
     return v;
 }
+
+START_TEST(expect_bounds_the_difference)
+{
+    Case *c = find_case("expect-differences");
+    g_autofree char *dir = case_dir(c);
+    g_autofree char *log_path = g_strconcat(dir, ".log", NULL);
+    g_autofree char *log = NULL;
+    ck_assert(g_file_get_contents(log_path, &log, NULL, NULL));
+    ck_assert_msg(c->status == 1, "exit %d, expected 1 (a broken line):\n%s", c->status, log);
+    ck_assert_msg(strstr(log, "ok      kernel_first_failure_difference") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "BROKEN  kernel_peak_time_wait_difference") != NULL, "%s", log);
+}
+END_TEST
 
 START_TEST(one_destination)
 {
@@ -465,6 +484,7 @@ static Suite *replay_suite(void)
     Suite *s = suite_create("kernel-replay");
     TCase *tc = tcase_create("replay");
     tcase_add_test(tc, one_destination);
+    tcase_add_test(tc, expect_bounds_the_difference);
     tcase_add_test(tc, two_destinations_share_ports);
     tcase_add_test(tc, bind_before_connect_loses_sharing);
     tcase_add_test(tc, tw_reuse_removes_failures);

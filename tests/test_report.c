@@ -135,6 +135,9 @@ START_TEST(flash_sale_report_in_a_real_browser)
     ck_assert_msg(g_file_get_contents(path, &html, NULL, NULL), "no report.html: %s", err);
     ck_assert_ptr_nonnull(strstr(html, "Connections start failing at 10m"));
     ck_assert_ptr_nonnull(strstr(html, "<th scope=\"row\">shop</th>"));
+    /* the closed-form limits beside the simulated figures */
+    ck_assert_ptr_nonnull(strstr(html, "Closed-form limits"));
+    ck_assert_ptr_nonnull(strstr(html, "sustainable rate"));
     ck_assert_ptr_nonnull(strstr(html, "data:image/svg+xml;base64,"));
 
     g_autofree char *chromium = g_find_program_in_path("chromium");
@@ -206,6 +209,33 @@ START_TEST(sweep_report)
 }
 END_TEST
 
+/* A comparison's report: a broken [expect] line comes first, then the
+ * verdict and one row per allocator. */
+START_TEST(compare_report)
+{
+    g_autofree char *dir = tmp_dir();
+    char *cmp[] = {(char *)g_getenv("PORTSIM_BINARY"), "compare", "allocator-shootout",
+                   "--allocators", "linux,sequential", "-o", dir, "-q", "--set",
+                   "expect.mean_probes_per_allocation=<= 400", NULL};
+    g_autofree char *out = NULL, *err = NULL;
+    ck_assert_int_eq(spawn(cmp, &out, &err), 1); /* linux breaks the gate */
+    g_autofree char *path = g_build_filename(dir, "report.html", NULL);
+    g_autofree char *html = NULL;
+    ck_assert_msg(g_file_get_contents(path, &html, NULL, NULL), "no compare report.html");
+    const char *broken = strstr(html, "Broken expectations");
+    const char *verdict = strstr(html, "class=\"verdict");
+    ck_assert_ptr_nonnull(broken);
+    ck_assert_ptr_nonnull(verdict);
+    ck_assert(broken < verdict); /* shown first */
+    ck_assert_ptr_nonnull(strstr(html, "BROKEN  mean_probes_per_allocation"));
+    ck_assert_ptr_nonnull(strstr(html, "<th scope=\"row\">linux</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "<th scope=\"row\">sequential</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "data:image/svg+xml;base64,"));
+    ck_assert_ptr_null(strstr(html, "{{"));
+    rm_rf(dir);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -215,6 +245,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, structure_and_self_containment);
     tcase_add_test(tc, flash_sale_report_in_a_real_browser);
     tcase_add_test(tc, sweep_report);
+    tcase_add_test(tc, compare_report);
     suite_add_tcase(s, tc);
     return s;
 }
