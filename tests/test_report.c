@@ -175,6 +175,27 @@ START_TEST(flash_sale_report_in_a_real_browser)
     ck_assert_int_eq(spawn(base, &o2, &e2), 0);
     ck_assert_msg(g_file_test(shot_path, G_FILE_TEST_EXISTS), "no screenshot: %s", e2);
     printf("screenshot: %s\n", shot_path);
+
+    /* a phone-sized screen: the page lays out at 375 px without error */
+    g_autofree char *phone_path = g_build_filename(artifacts ? artifacts : dir,
+                                                   "report-flash-sale-phone.png", NULL);
+    g_autofree char *phone = g_strconcat("--screenshot=", phone_path, NULL);
+    base[13] = "--window-size=375,1600";
+    base[14] = phone;
+    g_autofree char *o3 = NULL, *e3 = NULL;
+    ck_assert_int_eq(spawn(base, &o3, &e3), 0);
+    ck_assert_msg(g_file_test(phone_path, G_FILE_TEST_EXISTS), "no phone screenshot: %s", e3);
+
+    /* printable: Chromium's print to PDF gives a PDF */
+    g_autofree char *pdf_path = g_build_filename(dir, "report.pdf", NULL);
+    g_autofree char *pdf = g_strconcat("--print-to-pdf=", pdf_path, NULL);
+    base[14] = pdf;
+    g_autofree char *o4 = NULL, *e4 = NULL;
+    ck_assert_int_eq(spawn(base, &o4, &e4), 0);
+    g_autofree char *pdf_text = NULL;
+    gsize pdf_len = 0;
+    ck_assert_msg(g_file_get_contents(pdf_path, &pdf_text, &pdf_len, NULL), "no PDF: %s", e4);
+    ck_assert(pdf_len > 1000 && g_str_has_prefix(pdf_text, "%PDF"));
     rm_rf(dir);
 }
 END_TEST
