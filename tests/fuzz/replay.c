@@ -33,6 +33,8 @@ int main(int argc, char **argv)
         GDir *d = g_dir_open(argv[i], 0, NULL);
         const char *name;
         while (d && (name = g_dir_read_name(d))) {
+            if (name[0] == '.')
+                continue; /* .gitkeep keeps an empty folder in git */
             char *path = g_build_filename(argv[i], name, NULL);
             if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
                 failed += replay_file(path);
