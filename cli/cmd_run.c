@@ -50,6 +50,9 @@ static void render_plots(PsNetwork *net, SimEngine *engine, const char *dir, GSt
             .capacity = t->capacity,
             .capacity_label = t->capacity_label,
             .first_failure_s = t->first_failure_s,
+            .mark_times = (const double *)t->mark_times->data,
+            .mark_labels = (const char *const *)t->mark_labels->pdata,
+            .n_marks = t->mark_times->len,
         };
         if (!plot_exhaustion(plot_dir, t->name, &spec, &error)) {
             fprintf(stderr, "portsim: warning: plot %s: %s\n", t->name, error->message);

@@ -1,5 +1,6 @@
 /* Building the network from a scenario and wiring its metrics. */
 #include "network_internal.h"
+#include "theory.h"
 
 #include <math.h>
 #include <string.h>
@@ -586,11 +587,46 @@ static void plot_target_free(gpointer data)
     g_free(t->col_time_wait);
     g_free(t->col_failures);
     g_free(t->capacity_label);
+    g_array_free(t->mark_times, TRUE);
+    g_ptr_array_free(t->mark_labels, TRUE);
     g_free(t);
+}
+
+static char *rate_text(double per_s)
+{
+    return per_s >= 1000 && fmod(per_s, 100) == 0 ? g_strdup_printf("%gk/s", per_s / 1000)
+                                                   : g_strdup_printf("%g/s", per_s);
+}
+
+/* Where a host's load changes abruptly: the steps of its workloads'
+ * schedules (two points at one time), and where a ramp begins. */
+static void schedule_marks(const PsNetwork *net, const PsHost *h, PsPlotTarget *t)
+{
+    for (guint w = 0; w < net->workloads->len; w++) {
+        const PsWorkload *wl = net->workloads->pdata[w];
+        if (wl->host != h || !sim_section_has(wl->section, "schedule") ||
+            g_strcmp0(sim_section_text(wl->section, "arrival"), "constant") == 0)
+            continue;
+        const GArray *pts = sim_section_schedule(wl->section, "schedule");
+        for (guint i = 1; i < pts->len; i++) {
+            const SimSchedulePoint *a = &g_array_index(pts, SimSchedulePoint, i - 1);
+            const SimSchedulePoint *b = &g_array_index(pts, SimSchedulePoint, i);
+            if (a->rate == b->rate)
+                continue;
+            g_autofree char *from = rate_text(a->rate), *to = rate_text(b->rate);
+            double at = sim_time_to_seconds(a->at);
+            char *label = a->at == b->at
+                              ? g_strdup_printf("%s: %s to %s", wl->name, from, to)
+                              : g_strdup_printf("%s: ramp %s to %s", wl->name, from, to);
+            g_array_append_val(t->mark_times, at);
+            g_ptr_array_add(t->mark_labels, label);
+        }
+    }
 }
 
 GPtrArray *ps_network_plot_targets(const PsNetwork *net)
 {
+    GPtrArray *theory = ps_theory_hosts(net->scenario);
     GPtrArray *targets = g_ptr_array_new_with_free_func(plot_target_free);
     for (guint i = 0; i < net->hosts->len; i++) {
         PsHost *h = net->hosts->pdata[i];
@@ -620,7 +656,22 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
         t->first_failure_s = h->m.first_failure == SIM_TIME_NEVER
                                  ? NAN
                                  : sim_time_to_seconds(h->m.first_failure);
+        t->mark_times = g_array_new(FALSE, FALSE, sizeof(double));
+        t->mark_labels = g_ptr_array_new_with_free_func(g_free);
+        schedule_marks(net, h, t);
+        /* The ceiling the capacity stands for, as a rate: K / T. */
+        for (guint k = 0; theory && k < theory->len; k++) {
+            const PsHostTheory *ht = theory->pdata[k];
+            if (g_strcmp0(ht->host, h->name) == 0 && isfinite(ht->sustainable_per_s)) {
+                char *sub = g_strdup_printf("%s; ceiling K/T = %.4g new connections/s",
+                                            t->subtitle, ht->sustainable_per_s);
+                g_free(t->subtitle);
+                t->subtitle = sub;
+            }
+        }
         g_ptr_array_add(targets, t);
     }
+    if (theory)
+        g_ptr_array_unref(theory);
     return targets;
 }

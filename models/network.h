@@ -89,6 +89,9 @@ typedef struct {
     double capacity;
     char *capacity_label;
     double first_failure_s; /* NAN when none */
+    /* Marks worth a vertical line: steps of the host's workload schedules. */
+    GArray *mark_times;     /* double, seconds */
+    GPtrArray *mark_labels; /* char * */
 } PsPlotTarget;
 
 GPtrArray *ps_network_plot_targets(const PsNetwork *net); /* PsPlotTarget*, owns them */

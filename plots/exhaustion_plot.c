@@ -227,6 +227,26 @@ static GString *build_gp(const char *name, const PlotExhaustionSpec *spec, const
                                left ? "right" : "left", left ? "-0.6" : "0.6");
     }
 
+    if (spec->n_marks)
+        g_string_append(gp, "set style textbox opaque noborder fillcolor rgb 'white'\n");
+    for (guint i = 0; i < spec->n_marks && i < 50; i++) {
+        double t = spec->mark_times[i];
+        if (!isfinite(t) || t < t0 || t > t1)
+            continue;
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        g_ascii_formatd(buf, sizeof buf, "%.9g", t);
+        /* Labels read upward from the bottom on an opaque box, clear of the
+         * capacity and first-failure labels at the top. */
+        g_string_append_printf(gp, "set arrow %u from first %s, graph 0 to first %s, graph 1 "
+                                   "nohead dt 3 lw 1.2 lc rgb '#555555' front\n"
+                                   "set label %u ",
+                               200 + i, buf, buf, 200 + i);
+        append_quoted(gp, spec->mark_labels && spec->mark_labels[i] ? spec->mark_labels[i] : "");
+        g_string_append_printf(gp, " at first %s, graph 0.03 rotate by 90 left offset -0.6,0 "
+                                   "boxed tc rgb '#333333' font ',9' front noenhanced\n",
+                               buf);
+    }
+
     g_string_append(gp,
                     "\n"
                     "# The white line under the red one is a halo that keeps the failure\n"

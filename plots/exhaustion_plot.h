@@ -20,6 +20,11 @@ typedef struct {
     double capacity;           /* the line the stack runs into */
     const char *capacity_label;/* e.g. "capacity 28,232 ports" */
     double first_failure_s;    /* a vertical mark; NAN for none */
+    /* Optional vertical marks (a surge starts, a timeline change), each
+     * drawn as a dotted line with its label at the top. */
+    const double *mark_times;
+    const char *const *mark_labels;
+    guint n_marks;
 } PlotExhaustionSpec;
 
 /* TRUE when a gnuplot executable is on PATH. */

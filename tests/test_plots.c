@@ -211,6 +211,29 @@ START_TEST(test_gp_script)
 }
 END_TEST
 
+/* Marks (a surge's steps) become dotted lines with their labels; marks
+ * outside the plotted time are left out. */
+START_TEST(test_marks)
+{
+    Fixture f;
+    fixture_init(&f);
+    PlotExhaustionSpec spec = base_spec(&f);
+    const double times[] = {1.5, 1e9};
+    const char *labels[] = {"surge: 200/s to 2k/s", "never shown"};
+    spec.mark_times = times;
+    spec.mark_labels = labels;
+    spec.n_marks = 2;
+    GError *error = NULL;
+    plot_exhaustion(f.dir, "marked", &spec, &error);
+    g_clear_error(&error);
+    g_autofree char *gp = read_in(&f, "marked.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "set arrow 200 from first 1.5, graph 0 to first 1.5"));
+    ck_assert_ptr_nonnull(strstr(gp, "'surge: 200/s to 2k/s' at first 1.5"));
+    ck_assert_ptr_null(strstr(gp, "never shown"));
+    fixture_clear(&f);
+}
+END_TEST
+
 START_TEST(test_renders_svg_and_png)
 {
     if (!plot_gnuplot_available())
@@ -420,6 +443,7 @@ static Suite *plots_suite(void)
     TCase *tc = tcase_create("exhaustion");
     tcase_add_test(tc, test_dat_rows);
     tcase_add_test(tc, test_gp_script);
+    tcase_add_test(tc, test_marks);
     tcase_add_test(tc, test_renders_svg_and_png);
     tcase_add_test(tc, test_stack_above_capacity_sets_range);
     tcase_add_test(tc, test_missing_column);
