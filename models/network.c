@@ -151,6 +151,7 @@ static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
     SimEngine *engine = net->engine;
     SimStats *stats = sim_engine_stats(engine);
     PsHost *h = g_new0(PsHost, 1);
+    h->order_class = net->hosts->len;
     h->section = sec;
     h->name = sim_section_name(sec);
     h->time_wait = sim_section_duration(sec, "time_wait");

@@ -50,7 +50,8 @@ typedef enum {
 } PsAddrSelection;
 
 struct PsHost {
-    SimSection *section;
+    SimSection *section; /* first: find_by_section() relies on it */
+    uint32_t order_class; /* its TIME_WAIT timers' FIFO lane in the engine */
     const char *name;
     GPtrArray *pools; /* PsPool*, the pools created so far, in creation order */
     /* Per address: its pool, NULL until first used. Hosts with many

@@ -508,7 +508,10 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
     SimTime g = host->time_wait_granularity;
     if (g > 0 && host->time_wait > 0 && end % g != 0)
         end += g - end % g;
-    c->tw_timer = sim_engine_at(net->engine, end, client_time_wait_ends, net, id);
+    /* One host's TIME_WAIT ends never go back in time (fixed length, ticks
+     * rounded up): a FIFO lane per host instead of the heap. */
+    c->tw_timer = sim_engine_at_ordered(net->engine, end, host->order_class,
+                                        client_time_wait_ends, net, id);
     if (net->trace) {
         g_autofree char *until = sim_duration_format(end - t);
         TRACE(net, c, id, "FIN received: TIME_WAIT for %s", until);

@@ -366,17 +366,31 @@ static int lane_for_delay(SimQueue *q, SimTime delay)
     return q->n_lanes++;
 }
 
+/* Lane keys: a delay (>= 0), or -1 - class for sim_queue_push_ordered(). */
+static SimEventId push_keyed(SimQueue *q, SimTime time, SimTime key, SimHandler handler,
+                             void *ctx, uint64_t arg)
+{
+    int lane = key == 0 ? NOW_LANE : lane_for_delay(q, key);
+    /* A lane must stay sorted: the caller's clock never goes back, so this
+     * holds unless someone schedules behind an earlier push of this key. */
+    if (lane < 0 || time < q->now || (q->lanes[lane].count && time < q->lanes[lane].tail_time))
+        return sim_queue_push(q, time, handler, ctx, arg);
+    return lane_push(q, lane, time, handler, ctx, arg);
+}
+
 SimEventId sim_queue_push_delayed(SimQueue *q, SimTime time, SimTime delay, SimHandler handler,
                                   void *ctx, uint64_t arg)
 {
     g_return_val_if_fail(q != NULL, SIM_EVENT_NONE);
     g_return_val_if_fail(handler != NULL && delay >= 0, SIM_EVENT_NONE);
-    int lane = delay == 0 ? NOW_LANE : lane_for_delay(q, delay);
-    /* A lane must stay sorted: the caller's clock never goes back, so this
-     * holds unless someone schedules behind an earlier push of this delay. */
-    if (lane < 0 || time < q->now || (q->lanes[lane].count && time < q->lanes[lane].tail_time))
-        return sim_queue_push(q, time, handler, ctx, arg);
-    return lane_push(q, lane, time, handler, ctx, arg);
+    return push_keyed(q, time, delay, handler, ctx, arg);
+}
+
+SimEventId sim_queue_push_ordered(SimQueue *q, SimTime time, uint32_t order_class,
+                                  SimHandler handler, void *ctx, uint64_t arg)
+{
+    g_return_val_if_fail(q != NULL && handler != NULL, SIM_EVENT_NONE);
+    return push_keyed(q, time, -1 - (SimTime)order_class, handler, ctx, arg);
 }
 
 /* ---- the heap ------------------------------------------------------- */

@@ -41,6 +41,13 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
 SimEventId sim_queue_push_delayed(SimQueue *q, SimTime time, SimTime delay, SimHandler handler,
                                   void *ctx, uint64_t arg);
 
+/* As sim_queue_push(), for events whose caller promises non-decreasing
+ * times within `order_class` (a timer wheel's ticks, say): they share a
+ * FIFO lane. A push that breaks the promise goes to the heap: the order is
+ * still exact. */
+SimEventId sim_queue_push_ordered(SimQueue *q, SimTime time, uint32_t order_class,
+                                  SimHandler handler, void *ctx, uint64_t arg);
+
 /* TRUE if the event was pending and is now removed; FALSE for a stale handle. */
 gboolean sim_queue_cancel(SimQueue *q, SimEventId id);
 

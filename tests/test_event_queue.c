@@ -167,7 +167,11 @@ static void check_random_operations(gboolean lanes)
         if (op < push_share || ref->len == 0) {
             RefEvent e = { .time = clock + (SimTime)sim_rng_below(&rng, 50),
                            .order = next_order++ };
-            if (lanes && sim_rng_below(&rng, 4) != 0) {
+            if (lanes && sim_rng_below(&rng, 8) == 0) {
+                /* a timer wheel: now + 30 rounded up to a tick of 16 */
+                e.time = (clock + 30 + 15) / 16 * 16;
+                e.id = sim_queue_push_ordered(q, e.time, 7, handler_b, NULL, e.order);
+            } else if (lanes && sim_rng_below(&rng, 4) != 0) {
                 SimTime d = delays[sim_rng_below(&rng, G_N_ELEMENTS(delays))];
                 e.time = clock + d;
                 e.id = sim_queue_push_delayed(q, e.time, d, handler_b, NULL, e.order);
