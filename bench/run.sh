@@ -31,6 +31,44 @@ done
 rm -rf "$out"
 echo
 
+echo "== sweep: 20 points x 10 replications, -j 1 against -j 2 =="
+sweep_ini=$(mktemp --suffix=.ini)
+cat >"$sweep_ini" <<INI
+[scenario]
+duration = 300s
+sample = 10s
+[host c]
+addresses = 10.0.0.1
+ephemeral_range = 40000-40999
+time_wait = 60s
+[server s]
+addresses = 10.1.0.1
+ports = 443
+[workload w]
+host = c
+target = server s
+arrival = poisson
+rate = 10/s
+hold = exp(1s)
+INI
+points=${SWEEP_POINTS:-20}
+[ -n "$quick" ] && points=5
+hi=$((5 + points - 1))
+declare -A wall
+for j in 1 2; do
+    d=$(mktemp -d)
+    start=$(date +%s.%N)
+    "$build/portsim" sweep "$sweep_ini" --vary "workload.w.rate=5/s:${hi}/s:1/s" -r 10 -j $j \
+        -o "$d/s" -q --no-plots --no-report
+    end=$(date +%s.%N)
+    wall[$j]=$(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')
+    rm -rf "$d"
+done
+rm -f "$sweep_ini"
+awk -v a="${wall[1]}" -v b="${wall[2]}" -v n="$points" 'BEGIN {
+    printf "%d points x 10 replications: -j 1 %.2f s, -j 2 %.2f s, speed-up %.2fx\n", n, a, b, a / b }'
+echo
+
 if pkg-config --exists ns3-core ns3-internet ns3-point-to-point 2>/dev/null; then
     echo "== peer: the same churn in ns-3 $(pkg-config --modversion ns3-core) =="
     seconds=${NS3_SECONDS:-90}
