@@ -1,4 +1,5 @@
 /* Sweep plans, run lines and per-run result files. */
+#include "json_read.h"
 #include "sweep_plan.h"
 
 #include <errno.h>
@@ -27,36 +28,6 @@ static gboolean input_error(GError **error, const char *format, ...)
     return FALSE;
 }
 
-/* Typed members that are NULL (never a critical warning) when a file
- * holds something else: result files are input, and input never crashes. */
-static JsonObject *obj_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonArray *arr_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
-static JsonObject *obj_elem(JsonArray *a, guint i)
-{
-    JsonNode *n = a && i < json_array_get_length(a) ? json_array_get_element(a, i) : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static const char *str_at(JsonObject *o, const char *member, const char *fallback)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-               ? json_node_get_string(n)
-               : fallback;
-}
 
 static double double_at(JsonObject *o, const char *member, double fallback)
 {
@@ -397,22 +368,22 @@ SweepPlan *sweep_plan_read(const char *dir, GError **error)
     }
     SweepPlan *plan = g_new0(SweepPlan, 1);
     plan->dir = g_strdup(dir);
-    plan->name = g_strdup(str_at(o, "scenario", ""));
-    plan->origin = g_strdup(str_at(o, "origin", ""));
+    plan->name = g_strdup(ps_json_string(o, "scenario", ""));
+    plan->origin = g_strdup(ps_json_string(o, "origin", ""));
     plan->seed = int_at(o, "seed", 0);
     plan->replications = (guint)int_at(o, "replications", 0);
     plan->max_replications =
         (guint)int_at(o, "max_replications", 0);
     plan->precision = double_at(o, "precision", 0);
     plan->knee = double_at(o, "knee", 0.001);
-    plan->scenario_ini = g_strdup(str_at(o, "scenario_ini", ""));
+    plan->scenario_ini = g_strdup(ps_json_string(o, "scenario_ini", ""));
     plan->points = (guint)int_at(o, "points", 0);
     plan->vary = g_ptr_array_new_with_free_func(sweep_vary_free);
-    JsonArray *vary = arr_at(o, "vary");
+    JsonArray *vary = ps_json_array(o, "vary");
     guint points = 1;
     for (guint k = 0; vary && k < json_array_get_length(vary); k++) {
-        JsonObject *vo = obj_elem(vary, k);
-        JsonArray *values = arr_at(vo, "values");
+        JsonObject *vo = ps_json_object_at(vary, k);
+        JsonArray *values = ps_json_array(vo, "values");
         if (values == NULL || json_array_get_length(values) == 0)
             break;
         gboolean strings = TRUE;
@@ -424,7 +395,7 @@ SweepPlan *sweep_plan_read(const char *dir, GError **error)
         if (!strings)
             break;
         SweepVary *v = g_new0(SweepVary, 1);
-        v->key = g_strdup(str_at(vo, "key", ""));
+        v->key = g_strdup(ps_json_string(vo, "key", ""));
         v->values = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; i < json_array_get_length(values); i++)
             g_ptr_array_add(v->values, g_strdup(json_array_get_string_element(values, i)));
@@ -432,7 +403,7 @@ SweepPlan *sweep_plan_read(const char *dir, GError **error)
         points *= v->values->len;
     }
     plan_set_id(plan);
-    const char *id = str_at(o, "plan_id", "");
+    const char *id = ps_json_string(o, "plan_id", "");
     if (vary == NULL || plan->vary->len != json_array_get_length(vary) ||
         points != plan->points || plan->replications == 0 ||
         plan->max_replications < plan->replications || *plan->scenario_ini == '\0' ||
@@ -560,13 +531,13 @@ JsonNode *sweep_read_run(const SweepPlan *plan, guint run_id, GError **error)
     }
     JsonNode *root = json_parser_get_root(parser);
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    if (o == NULL || obj_at(obj_at(o, "summary"), "overall") == NULL) {
+    if (o == NULL || ps_json_object(ps_json_object(o, "summary"), "overall") == NULL) {
         input_error(error, "%s: not a portsim run result", path);
         return NULL;
     }
-    const char *name = str_at(o, "scenario", "");
+    const char *name = ps_json_string(o, "scenario", "");
     gint64 seed = int_at(o, "seed", -1);
-    const char *id = str_at(o, "plan_id", "");
+    const char *id = ps_json_string(o, "plan_id", "");
     if (strcmp(name, plan->name) != 0) {
         input_error(error, "%s: from scenario '%s', not '%s': refusing to merge it", path, name,
                     plan->name);

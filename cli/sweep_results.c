@@ -1,4 +1,5 @@
 /* Sweep merge: means, intervals, knee, theory overlay, outputs. */
+#include "json_read.h"
 #include "sweep_results.h"
 
 #include "report.h"
@@ -117,27 +118,6 @@ GArray *sweep_results_missing(const SweepResults *results, const SweepPlan *plan
 
 /* ---- metrics ---- */
 
-/* Typed members that are NULL (never a critical warning) when a file
- * holds something else: result files are input, and input never crashes. */
-static JsonObject *obj_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonArray *arr_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
-static JsonObject *obj_elem(JsonArray *a, guint i)
-{
-    JsonNode *n = a && i < json_array_get_length(a) ? json_array_get_element(a, i) : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
 
 
 
@@ -152,7 +132,7 @@ static double number_member(JsonObject *o, const char *member)
 static double metric_of(JsonNode *summary, Metric m)
 {
     JsonObject *root = JSON_NODE_HOLDS_OBJECT(summary) ? json_node_get_object(summary) : NULL;
-    JsonObject *overall = obj_at(root, "overall");
+    JsonObject *overall = ps_json_object(root, "overall");
     switch (m) {
     case M_FAILURE_RATIO:
         return number_member(overall, "failure_ratio");
@@ -166,11 +146,11 @@ static double metric_of(JsonNode *summary, Metric m)
         return number_member(overall, "mean_probes_per_allocation");
     case M_PEAK_UTILIZATION: {
         double best = NAN;
-        JsonArray *hosts = arr_at(root, "hosts");
+        JsonArray *hosts = ps_json_array(root, "hosts");
         for (guint h = 0; hosts && h < json_array_get_length(hosts); h++) {
-            JsonArray *pools = arr_at(obj_elem(hosts, h), "pools");
+            JsonArray *pools = ps_json_array(ps_json_object_at(hosts, h), "pools");
             for (guint i = 0; pools && i < json_array_get_length(pools); i++) {
-                double v = number_member(obj_elem(pools, i), "peak_port_utilization");
+                double v = number_member(ps_json_object_at(pools, i), "peak_port_utilization");
                 if (!isnan(v) && (isnan(best) || v > best))
                     best = v;
             }
@@ -384,7 +364,7 @@ static gboolean baseline_interval(const Baseline *bl, guint point, Metric m, Sim
                              .half_width = NAN};
         return !isnan(out->mean);
     }
-    JsonObject *mo = obj_at(obj_elem(arr_at(root, "points"), point), metric_names[m]);
+    JsonObject *mo = ps_json_object(ps_json_object_at(ps_json_array(root, "points"), point), metric_names[m]);
     if (mo == NULL)
         return FALSE;
     double n = number_member(mo, "n");

@@ -1,6 +1,7 @@
 /* [expect]: regression gates on summary metrics. The grammar lives here
  * (one table of metrics); the loader calls expect_check_entry() through the
  * schema so a typo is an input error at load time, with its line. */
+#include "json_read.h"
 #include "expect.h"
 
 #include <math.h>
@@ -326,36 +327,6 @@ void ps_expect_free(PsExpect *expect)
     g_free(expect);
 }
 
-/* Typed members that are NULL (never a critical warning) when a file
- * holds something else: result files are input, and input never crashes. */
-static JsonObject *obj_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonArray *arr_at(JsonObject *o, const char *member)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
-static JsonObject *obj_elem(JsonArray *a, guint i)
-{
-    JsonNode *n = a && i < json_array_get_length(a) ? json_array_get_element(a, i) : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static const char *str_at(JsonObject *o, const char *member, const char *fallback)
-{
-    JsonNode *n = o && json_object_has_member(o, member) ? json_object_get_member(o, member)
-                                                          : NULL;
-    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-               ? json_node_get_string(n)
-               : fallback;
-}
 
 /* A number of the summary: null means "never" for times, else no value. */
 static gboolean member_value(JsonObject *obj, const MetricDef *metric, double *out)
@@ -380,10 +351,10 @@ static gboolean member_value(JsonObject *obj, const MetricDef *metric, double *o
 static JsonObject *entity_of(JsonObject *root, const char *kind, const char *name)
 {
     g_autofree char *member = g_strconcat(kind, "s", NULL);
-    JsonArray *array = arr_at(root, member);
+    JsonArray *array = ps_json_array(root, member);
     for (guint i = 0; array && i < json_array_get_length(array); i++) {
-        JsonObject *o = obj_elem(array, i);
-        if (o && g_strcmp0(str_at(o, "name", ""), name) == 0)
+        JsonObject *o = ps_json_object_at(array, i);
+        if (o && g_strcmp0(ps_json_string(o, "name", ""), name) == 0)
             return o;
     }
     return NULL;
@@ -392,12 +363,12 @@ static JsonObject *entity_of(JsonObject *root, const char *kind, const char *nam
 /* The largest value over the pools of one entity, or of every host. */
 static gboolean pools_max(JsonObject *entity, const MetricDef *metric, double *out, guint *n)
 {
-    JsonArray *pools = arr_at(entity, "pools");
+    JsonArray *pools = ps_json_array(entity, "pools");
     if (pools == NULL)
         return FALSE;
     for (guint i = 0; i < json_array_get_length(pools); i++) {
         double v;
-        if (member_value(obj_elem(pools, i), metric, &v) && !isnan(v)) {
+        if (member_value(ps_json_object_at(pools, i), metric, &v) && !isnan(v)) {
             *out = *n ? MAX(*out, v) : v;
             (*n)++;
         }
@@ -412,17 +383,17 @@ static gboolean lookup(JsonObject *root, const Expectation *e, double *out)
         return FALSE;
     if (e->metric->source == FROM_OUTCOMES) {
         if (scope == NULL)
-            scope = obj_at(root, "overall");
+            scope = ps_json_object(root, "overall");
         return member_value(scope, e->metric, out);
     }
     if (e->metric->source == FROM_KERNEL)
-        return member_value(obj_at(root, "kernel_difference"), e->metric, out);
+        return member_value(ps_json_object(root, "kernel_difference"), e->metric, out);
     guint n = 0;
     if (scope)
         return pools_max(scope, e->metric, out, &n);
-    JsonArray *hosts = arr_at(root, "hosts");
+    JsonArray *hosts = ps_json_array(root, "hosts");
     for (guint i = 0; hosts && i < json_array_get_length(hosts); i++)
-        pools_max(obj_elem(hosts, i), e->metric, out, &n);
+        pools_max(ps_json_object_at(hosts, i), e->metric, out, &n);
     return n > 0;
 }
 
@@ -473,7 +444,7 @@ gboolean ps_expect_check(const PsExpect *expect, JsonNode *summary, GString *rep
         double v = NAN;
         /* Kernel differences exist only where a kernel ran: a plain run
          * passes over them, saying so. */
-        if (e->metric->source == FROM_KERNEL && !(root && obj_at(root, "kernel_difference"))) {
+        if (e->metric->source == FROM_KERNEL && !(root && ps_json_object(root, "kernel_difference"))) {
             if (report)
                 g_string_append_printf(report, "  %-6s  %s %s %s: checked by portsim kernel\n",
                                        "skip", e->key, op_text(e->op), e->bound_text);

@@ -140,10 +140,5 @@ gboolean ps_report_write_compare(const char *path, const PsCompareReport *r, GEr
     g_hash_table_insert(f, "expect_last",
                         r->expect_broken ? g_strdup("") : ps_html_expect(r->expect_text, FALSE));
     g_hash_table_insert(f, "command", ps_html_escape(r->command_line));
-    g_autofree char *template_text = ps_html_resource("compare.html");
-    GString *page = ps_html_fill(template_text, f);
-    g_hash_table_destroy(f);
-    gboolean ok = sim_output_write(path, page->str, (gssize)page->len, error);
-    g_string_free(page, TRUE);
-    return ok;
+    return ps_html_write_page(path, "compare.html", f, error);
 }

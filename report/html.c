@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "output.h"
 #include "report-resources.h"
 
 #define RESOURCE_DIR "/org/portsim/report/templates/"
@@ -45,6 +46,17 @@ GString *ps_html_fill(const char *template_text, GHashTable *fragments)
     }
     g_string_append(out, p);
     return out;
+}
+
+gboolean ps_html_write_page(const char *path, const char *template_name, GHashTable *fragments,
+                            GError **error)
+{
+    g_autofree char *template_text = ps_html_resource(template_name);
+    GString *page = ps_html_fill(template_text, fragments);
+    g_hash_table_destroy(fragments);
+    gboolean ok = sim_output_write(path, page->str, (gssize)page->len, error);
+    g_string_free(page, TRUE);
+    return ok;
 }
 
 void ps_html_cell(GString *html, const char *tag, const char *text)

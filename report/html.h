@@ -10,6 +10,10 @@ char *ps_html_escape(const char *text);
 char *ps_html_resource(const char *name);
 /* Replaces every {{key}} of the template by its fragment (already HTML). */
 GString *ps_html_fill(const char *template_text, GHashTable *fragments);
+/* Fills the template with the fragments (freeing the table) and writes the
+ * page atomically. */
+gboolean ps_html_write_page(const char *path, const char *template_name, GHashTable *fragments,
+                            GError **error);
 /* <tag>escaped text</tag> */
 void ps_html_cell(GString *html, const char *tag, const char *text);
 /* An SVG as an <img> with a data: URI, its alt text and caption. Several

@@ -180,10 +180,5 @@ gboolean ps_report_write_run(const char *path, const PsRunReport *r, GError **er
     g_hash_table_insert(f, "command", ps_html_escape(r->command_line));
     g_hash_table_insert(f, "seed", g_strdup_printf("%" G_GINT64_FORMAT,
                                                    json_object_get_int_member(root, "seed")));
-    g_autofree char *template = ps_html_resource("run.html");
-    GString *page = ps_html_fill(template, f);
-    g_hash_table_destroy(f);
-    gboolean ok = sim_output_write(path, page->str, (gssize)page->len, error);
-    g_string_free(page, TRUE);
-    return ok;
+    return ps_html_write_page(path, "run.html", f, error);
 }
