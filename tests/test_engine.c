@@ -9,32 +9,6 @@
 #include "sim_error.h"
 #include "test_util.h"
 
-/* Counts criticals instead of printing them, so a test can assert that a
- * misuse was reported. */
-static int criticals_seen;
-
-static void count_criticals(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                            gpointer user_data)
-{
-    (void)domain;
-    (void)message;
-    (void)user_data;
-    if (level & G_LOG_LEVEL_CRITICAL)
-        criticals_seen++;
-}
-
-static GLogFunc previous_handler;
-
-static void capture_criticals(void)
-{
-    criticals_seen = 0;
-    previous_handler = g_log_set_default_handler(count_criticals, NULL);
-}
-
-static void release_criticals(void)
-{
-    g_log_set_default_handler(previous_handler, NULL);
-}
 
 /* What a handler saw: the clock and the event's argument. */
 typedef struct {

@@ -5,21 +5,6 @@
 #include "rng.h"
 #include "test_util.h"
 
-/* Check's ck_assert reports every *passing* check to the parent process
- * (a pipe write), which makes loops of hundreds of thousands of checks slow;
- * hot loops use this instead, which costs nothing unless it fails. */
-#define REQUIRE(expr)                                                            \
-    do {                                                                         \
-        if (!(expr))                                                             \
-            ck_abort_msg("failed: %s", #expr);                                   \
-    } while (0)
-#define REQUIRE_U64_EQ(a, b)                                                     \
-    do {                                                                         \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                         \
-        if (a_ != b_)                                                            \
-            ck_abort_msg("%s == %s failed: %" G_GUINT64_FORMAT " != %"           \
-                         G_GUINT64_FORMAT, #a, #b, a_, b_);                      \
-    } while (0)
 
 /* Two distinct handlers, so a test can tell which one an event carries. */
 static void handler_a(void *ctx, uint64_t arg)
