@@ -3,105 +3,48 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "cli_util.h"
 #include "test_util.h"
-
-typedef struct {
-    int status;
-    char *out;
-    char *err;
-} Result;
-
-static Result portsim(const char *const *args)
-{
-    const char *bin = g_getenv("PORTSIM_BINARY");
-    ck_assert_msg(bin != NULL, "PORTSIM_BINARY is not set (run through meson test)");
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)bin);
-    for (const char *const *a = args; *a; a++)
-        g_ptr_array_add(argv, (gpointer)*a);
-    g_ptr_array_add(argv, NULL);
-    Result r = {0};
-    GError *error = NULL;
-    int wait_status = 0;
-    gboolean ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r.out, &r.err, &wait_status, &error);
-    ck_assert_msg(ok, "spawn failed: %s", error ? error->message : "?");
-    r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-    g_ptr_array_free(argv, TRUE);
-    return r;
-}
-
-static void result_free(Result *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-
-static char *scenario_path(const char *name)
-{
-    return g_build_filename(g_getenv("PORTSIM_SOURCE_ROOT"), "scenarios", name, NULL);
-}
-
-static char *write_temp(const char *dir, const char *name, const char *text)
-{
-    char *path = g_build_filename(dir, name, NULL);
-    ck_assert(g_file_set_contents(path, text, -1, NULL));
-    return path;
-}
-
-static char *slurp(const char *dir, const char *name)
-{
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    char *text = NULL;
-    ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "missing %s", path);
-    return text;
-}
-
-static void rm_rf(const char *dir)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 START_TEST(run_writes_every_result_file)
 {
     g_autofree char *dir = g_dir_make_tmp("portsim-cli-XXXXXX", NULL);
-    g_autofree char *sc = scenario_path("kernel-100-ports.ini");
+    g_autofree char *sc = cli_scenario("kernel-100-ports.ini");
     const char *args[] = {"run", sc, "-o", dir, NULL};
-    Result r = portsim(args);
+    CliResult r = cli_run(args);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "first failure"));
     ck_assert_ptr_nonnull(strstr(r.out, "Verdict: Connections start failing at 20.0s"));
-    g_autofree char *csv = slurp(dir, "timeseries.csv");
+    g_autofree char *csv = cli_slurp(dir, "timeseries.csv");
     ck_assert(g_str_has_prefix(csv, "time_s,client.active,client.time_wait"));
-    g_autofree char *json = slurp(dir, "summary.json");
+    g_autofree char *json = cli_slurp(dir, "summary.json");
     ck_assert_ptr_nonnull(strstr(json, "\"first_failure_s\" : 20"));
     ck_assert_ptr_nonnull(strstr(json, "\"pools_empty\" : true"));
-    g_autofree char *ini = slurp(dir, "scenario.effective.ini");
+    g_autofree char *ini = cli_slurp(dir, "scenario.effective.ini");
     ck_assert_ptr_nonnull(strstr(ini, "ephemeral_range = 40000-40099"));
     ck_assert_ptr_nonnull(strstr(ini, "time_wait = 60s"));
-    g_autofree char *gp = slurp(dir, "plots/host-client.gp");
-    g_autofree char *dat = slurp(dir, "plots/host-client.dat");
+    g_autofree char *gp = cli_slurp(dir, "plots/host-client.gp");
+    g_autofree char *dat = cli_slurp(dir, "plots/host-client.dat");
     g_autofree char *gnuplot = g_find_program_in_path("gnuplot");
     if (gnuplot) {
-        g_autofree char *svg = slurp(dir, "plots/host-client.svg");
+        g_autofree char *svg = cli_slurp(dir, "plots/host-client.svg");
         ck_assert_ptr_nonnull(strstr(svg, "<svg"));
         g_autofree char *png_path = g_build_filename(dir, "plots/host-client.png", NULL);
         ck_assert(g_file_test(png_path, G_FILE_TEST_EXISTS));
     }
-    result_free(&r);
+    cli_result_free(&r);
 
     /* The effective scenario reproduces the run by itself. */
     g_autofree char *dir2 = g_dir_make_tmp("portsim-cli-XXXXXX", NULL);
     g_autofree char *eff = g_build_filename(dir, "scenario.effective.ini", NULL);
     const char *again[] = {"run", eff, "-o", dir2, "--no-plots", "-q", NULL};
-    Result r2 = portsim(again);
+    CliResult r2 = cli_run(again);
     ck_assert_msg(r2.status == 0, "exit %d: %s", r2.status, r2.err);
-    g_autofree char *json2 = slurp(dir2, "summary.json");
+    g_autofree char *json2 = cli_slurp(dir2, "summary.json");
     ck_assert_str_eq(json, json2);
-    result_free(&r2);
-    rm_rf(dir);
-    rm_rf(dir2);
+    cli_result_free(&r2);
+    cli_rm_rf(dir);
+    cli_rm_rf(dir2);
 }
 END_TEST
 
@@ -110,23 +53,23 @@ START_TEST(same_seed_byte_identical_files)
 {
     g_autofree char *a = g_dir_make_tmp("portsim-a-XXXXXX", NULL);
     g_autofree char *b = g_dir_make_tmp("portsim-b-XXXXXX", NULL);
-    g_autofree char *sc = scenario_path("flash-sale.ini");
+    g_autofree char *sc = cli_scenario("flash-sale.ini");
     const char *run_a[] = {"run", sc, "-o", a, "--set", "scenario.duration=11m", "-q", NULL};
     const char *run_b[] = {"run", sc, "-o", b, "--set", "scenario.duration=11m", "-q", NULL};
-    Result ra = portsim(run_a), rb = portsim(run_b);
+    CliResult ra = cli_run(run_a), rb = cli_run(run_b);
     ck_assert_int_eq(ra.status, 0);
     ck_assert_int_eq(rb.status, 0);
     const char *files[] = {"timeseries.csv", "summary.json", "scenario.effective.ini",
                            "plots/host-shop.dat", "plots/host-shop.gp"};
     for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
-        g_autofree char *x = slurp(a, files[i]);
-        g_autofree char *y = slurp(b, files[i]);
+        g_autofree char *x = cli_slurp(a, files[i]);
+        g_autofree char *y = cli_slurp(b, files[i]);
         ck_assert_msg(strcmp(x, y) == 0, "%s differs between identical runs", files[i]);
     }
-    result_free(&ra);
-    result_free(&rb);
-    rm_rf(a);
-    rm_rf(b);
+    cli_result_free(&ra);
+    cli_result_free(&rb);
+    cli_rm_rf(a);
+    cli_rm_rf(b);
 }
 END_TEST
 
@@ -134,47 +77,47 @@ END_TEST
 START_TEST(bad_input_exit_2_with_location)
 {
     g_autofree char *dir = g_dir_make_tmp("portsim-bad-XXXXXX", NULL);
-    g_autofree char *typo = write_temp(dir, "typo.ini",
+    g_autofree char *typo = cli_write(dir, "typo.ini",
                                        "[scenario]\nduration = 1m\n\n[host shop]\n"
                                        "addresses = 10.0.0.1\nephemeral_rang = 1-2\n");
     const char *check[] = {"check", typo, NULL};
-    Result r = portsim(check);
+    CliResult r = cli_run(check);
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "typo.ini:6"));
     ck_assert_ptr_nonnull(strstr(r.err, "[host shop]"));
     ck_assert_ptr_nonnull(strstr(r.err, "ephemeral_range"));
     ck_assert_ptr_null(strchr(g_strstrip(r.err), '\n')); /* one message, one line */
-    result_free(&r);
+    cli_result_free(&r);
 
-    g_autofree char *sc = scenario_path("flash-sale.ini");
+    g_autofree char *sc = cli_scenario("flash-sale.ini");
     const char *bad_set[] = {"run", sc, "--set", "workload.surge.rate=fast", "-o", dir, NULL};
-    r = portsim(bad_set);
+    r = cli_run(bad_set);
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "workload.surge.rate=fast"));
-    result_free(&r);
+    cli_result_free(&r);
 
     const char *bad_flag[] = {"run", sc, "--bogus", NULL};
-    r = portsim(bad_flag);
+    r = cli_run(bad_flag);
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "--bogus"));
-    result_free(&r);
+    cli_result_free(&r);
 
     const char *missing[] = {"run", "/nonexistent/x.ini", NULL};
-    r = portsim(missing);
+    r = cli_run(missing);
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "/nonexistent/x.ini"));
-    result_free(&r);
+    cli_result_free(&r);
 
     const char *bad_seed[] = {"run", sc, "--seed", "-3", "-o", dir, NULL};
-    r = portsim(bad_seed);
+    r = cli_run(bad_seed);
     ck_assert_int_eq(r.status, 2);
-    result_free(&r);
+    cli_result_free(&r);
 
     const char *no_cmd[] = {"frobnicate", NULL};
-    r = portsim(no_cmd);
+    r = cli_run(no_cmd);
     ck_assert_int_eq(r.status, 2);
-    result_free(&r);
-    rm_rf(dir);
+    cli_result_free(&r);
+    cli_rm_rf(dir);
 }
 END_TEST
 
@@ -183,16 +126,16 @@ START_TEST(help_on_every_subcommand)
     const char *cmds[] = {"run", "check", "list"};
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
         const char *args[] = {cmds[i], "--help", NULL};
-        Result r = portsim(args);
+        CliResult r = cli_run(args);
         ck_assert_int_eq(r.status, 0);
         ck_assert_ptr_nonnull(strstr(r.out, "Usage:"));
-        result_free(&r);
+        cli_result_free(&r);
     }
     const char *top[] = {"--help", NULL};
-    Result r = portsim(top);
+    CliResult r = cli_run(top);
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "run"));
-    result_free(&r);
+    cli_result_free(&r);
 }
 END_TEST
 
@@ -208,9 +151,9 @@ START_TEST(check_accepts_every_shipped_scenario)
             continue;
         g_autofree char *path = g_build_filename(dir, name, NULL);
         const char *args[] = {"check", path, NULL};
-        Result r = portsim(args);
+        CliResult r = cli_run(args);
         ck_assert_msg(r.status == 0, "%s: %s", name, r.err);
-        result_free(&r);
+        cli_result_free(&r);
         n++;
     }
     g_dir_close(d);
@@ -222,7 +165,7 @@ END_TEST
 START_TEST(key_reference_is_current)
 {
     const char *args[] = {"list", "keys", "--markdown", NULL};
-    Result r = portsim(args);
+    CliResult r = cli_run(args);
     ck_assert_int_eq(r.status, 0);
     g_autofree char *path =
         g_build_filename(g_getenv("PORTSIM_SOURCE_ROOT"), "docs", "scenario-keys.md", NULL);
@@ -232,17 +175,17 @@ START_TEST(key_reference_is_current)
                   "docs/scenario-keys.md is stale: regenerate it with "
                   "`build/portsim list keys --markdown > docs/scenario-keys.md`");
     const char *plain[] = {"list", "keys", NULL};
-    Result p = portsim(plain);
+    CliResult p = cli_run(plain);
     ck_assert_int_eq(p.status, 0);
     ck_assert_ptr_nonnull(strstr(p.out, "ephemeral_range"));
-    result_free(&p);
-    result_free(&r);
+    cli_result_free(&p);
+    cli_result_free(&r);
     const char *allocs[] = {"list", "allocators", NULL};
-    Result a = portsim(allocs);
+    CliResult a = cli_run(allocs);
     ck_assert_int_eq(a.status, 0);
     ck_assert_ptr_nonnull(strstr(a.out, "linux"));
     ck_assert_ptr_nonnull(strstr(a.out, "sequential"));
-    result_free(&a);
+    cli_result_free(&a);
 }
 END_TEST
 
