@@ -261,10 +261,32 @@ static gboolean add_workload(KrPlan *plan, SimSection *sec, AddrMap *m, double *
         return sim_section_error(sec, "delay", error,
                                  "a link delay cannot be replayed on loopback; set delay = 0 "
                                  "to compare with the kernel");
+    /* Workload features the replay driver does not implement: refused
+     * rather than silently replayed as something else. */
+    const char *arrival_kind = sim_section_text(sec, "arrival");
+    if (strcmp(arrival_kind, "constant") && strcmp(arrival_kind, "poisson") &&
+        strcmp(arrival_kind, "schedule"))
+        return sim_section_error(sec, "arrival", error,
+                                 "portsim kernel replays constant, poisson and schedule "
+                                 "arrivals only");
+    static const char *const unset_keys[] = {"users", "connect_timeout", "idle_timeout", NULL};
+    for (guint i = 0; unset_keys[i]; i++)
+        if (sim_section_has(sec, unset_keys[i]))
+            return sim_section_error(sec, unset_keys[i], error,
+                                     "portsim kernel cannot replay `%s`", unset_keys[i]);
+    if (sim_section_float(sec, "loss") > 0 || sim_section_duration(sec, "jitter") > 0 ||
+        sim_section_int(sec, "requests") > 0 || sim_section_float(sec, "rate_scale") != 1.0 ||
+        strcmp(sim_section_text(sec, "retry"), "none") != 0)
+        return sim_section_error(sec, NULL, error,
+                                 "portsim kernel cannot replay loss, jitter, requests, "
+                                 "rate_scale or retry; leave them at their defaults");
     SimSection *target = sim_section_reference(sec, "target");
     if (strcmp(sim_section_kind(target), "server") != 0)
         return sim_section_error(sec, "target", error,
                                  "portsim kernel replays workloads toward servers only");
+    if (sim_section_has(target, "idle_timeout"))
+        return sim_section_error(target, "idle_timeout", error,
+                                 "portsim kernel cannot replay `idle_timeout`");
     KrWorkload *w = g_new0(KrWorkload, 1);
     g_ptr_array_add(plan->workloads, w);
     w->name = g_strdup(sim_section_name(sec));

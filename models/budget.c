@@ -18,8 +18,10 @@
 #define COLUMNS_PER_WORKLOAD 7.0
 #define COLUMNS_PER_SERVER 2.0
 
-/* Attempts of one workload: its rate (or schedule) over [start, stop). */
-static double workload_attempts(SimSection *wl, SimTime duration)
+/* Attempts of one workload: its rate (or schedule) over [start, stop);
+ * for diurnal arrivals `rate` is the peak and for onoff `on_rate` is, so
+ * this bounds them from above. */
+static double workload_attempts_unscaled(SimSection *wl, SimTime duration)
 {
     double start = sim_time_to_seconds(sim_section_duration(wl, "start"));
     double stop = sim_time_to_seconds(duration);
@@ -27,8 +29,11 @@ static double workload_attempts(SimSection *wl, SimTime duration)
         stop = MIN(stop, sim_time_to_seconds(sim_section_duration(wl, "stop")));
     if (stop <= start)
         return 0;
+    const char *arrival = sim_section_text(wl, "arrival");
+    if (g_strcmp0(arrival, "onoff") == 0 && sim_section_has(wl, "on_rate"))
+        return sim_section_rate(wl, "on_rate") * (stop - start);
     if (!sim_section_has(wl, "schedule") ||
-        g_strcmp0(sim_section_text(wl, "arrival"), "constant") == 0)
+        (g_strcmp0(arrival, "poisson") != 0 && g_strcmp0(arrival, "schedule") != 0))
         return sim_section_rate(wl, "rate") * (stop - start);
     /* Piecewise linear between points, the last rate held: integrate each
      * piece clipped to [start, stop]. */
@@ -54,6 +59,11 @@ static double workload_attempts(SimSection *wl, SimTime duration)
         total += (ra + rb) / 2 * (b - a);
     }
     return total;
+}
+
+static double workload_attempts(SimSection *wl, SimTime duration)
+{
+    return workload_attempts_unscaled(wl, duration) * sim_section_float(wl, "rate_scale");
 }
 
 void ps_budget_estimate(const SimScenario *scenario, PsBudget *out)

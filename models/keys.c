@@ -4,6 +4,7 @@
 
 #include "allocator.h"
 #include "expect.h"
+#include "network_internal.h"
 
 static const SimKeyDef scenario_keys[] = {
     {"name", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
@@ -98,6 +99,21 @@ static const SimKeyDef host_keys[] = {
      "connection holds its port exclusively, as Windows without SO_REUSE_UNICASTPORT "
      "(ports.md §1.2) and BSDs with per-(address, port) uniqueness; failures count as "
      "EADDRNOTAVAIL."},
+    {"tcp_syn_retries", SIM_TYPE_INT, "6", "1", "127", NULL, 0,
+     "net.ipv4.tcp_syn_retries: the time budget of an unanswered connect(), as the kernel "
+     "computes it (tcp_model_timeout()): (2^(N+1) - 1) s for N <= 6, else 127 s + (N - 6) x "
+     "120 s. Default 6: 127 s; with tcp_syn_linear_timeouts = 4 the SYN is retransmitted at 1, "
+     "2, 3, 4, 5, 7, 11, 19, 35 and 67 s and connect() fails with ETIMEDOUT at 131 s, the "
+     "first timer expiry past the budget (docs/syn-retransmission.md)."},
+    {"tcp_syn_linear_timeouts", SIM_TYPE_INT, "4", "0", "127", NULL, 0,
+     "net.ipv4.tcp_syn_linear_timeouts (Linux 6.x): the first N+1 SYN retransmission "
+     "intervals stay at the initial RTO (1 s) before it doubles (capped at 120 s). With "
+     "tcp_syn_retries = 1, SYNs leave at 0, 1 and 2 s and connect() fails at 3 s, as "
+     "measured (linux-kernel-measured.md)."},
+    {"connect_timeout", SIM_TYPE_DURATION, NULL, "1ms", "1h", NULL, 0,
+     "An application's connect() timeout for every workload of the host (a workload's own "
+     "connect_timeout wins): an attempt still without SYN-ACK then fails with ETIMEDOUT and "
+     "releases its port. Unset: only the SYN retries end it."},
 };
 
 static const SimKeyDef listener_keys[] = {
@@ -111,6 +127,15 @@ static const SimKeyDef listener_keys[] = {
      "When the service starts and binds; it keeps the port until the scenario's duration."},
 };
 
+static const SimKeyDef monitor_keys[] = {
+    {"host", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "host", SIM_KEY_REQUIRED,
+     "The client host whose port pools are watched: \"shop\" or \"host shop\"."},
+    {"utilization", SIM_TYPE_FLOAT, "0.8", "0.01", "1", NULL, 0,
+     "The alert level: ports in use / the pool's capacity (peak_port_utilization's "
+     "measure). summary.json `monitors` gives when each pool first reached it and the lead "
+     "time before that pool's first failure; plots mark the first alert."},
+};
+
 static const SimKeyDef server_keys[] = {
     {"addresses", SIM_TYPE_ADDRESSES, NULL, NULL, "65536", NULL, SIM_KEY_REQUIRED,
      "Addresses the server listens on; each (address, port) is one destination."},
@@ -119,6 +144,10 @@ static const SimKeyDef server_keys[] = {
     {"time_wait", SIM_TYPE_DURATION, "60s", "0s", "1h", NULL, 0,
      "TIME_WAIT length when the server closes first. It holds the server's 4-tuple only: a "
      "new SYN for that 4-tuple is accepted at once (net/ipv4/tcp_minisocks.c)."},
+    {"idle_timeout", SIM_TYPE_DURATION, NULL, "1ms", "30d", NULL, 0,
+     "The server closes a connection idle this long (a keepalive timeout): when it is "
+     "shorter than a connection's `hold` (its idle time after the last request), the server "
+     "closes first and holds the TIME_WAIT. Unset: never."},
 };
 
 static const SimKeyDef workload_keys[] = {
@@ -127,14 +156,67 @@ static const SimKeyDef workload_keys[] = {
     {"target", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "server", SIM_KEY_REQUIRED,
      "Where the connections go: \"server api\". A server with several addresses or ports "
      "is used in turn, so 4-tuple sharing applies across them."},
-    {"arrival", SIM_TYPE_ENUM, "constant", NULL, NULL, "constant|poisson|schedule", 0,
+    {"arrival", SIM_TYPE_ENUM, "constant", NULL, NULL,
+     "constant|poisson|schedule|diurnal|onoff|trace", 0,
      "constant: evenly paced at `rate`; poisson: exponential gaps at `rate`, or following "
-     "`schedule` when one is given; schedule: evenly paced along `schedule`."},
+     "`schedule` when one is given; schedule: evenly paced along `schedule`; diurnal: Poisson "
+     "with a rate swinging as a cosine between `rate_min` and `rate` over `period`, peaking "
+     "at `peak_at`; onoff: Poisson at `on_rate` during exponential on periods (`on_time`) "
+     "separated by silent ones (`off_time`); trace: one connection per row of `trace_file`."},
     {"rate", SIM_TYPE_RATE, "100/s", "0/s", "1G/s", NULL, 0,
      "New connections per second for constant and poisson arrivals."},
     {"schedule", SIM_TYPE_SCHEDULE, NULL, NULL, NULL, NULL, 0,
      "A rate that changes over time: \"TIME RATE\" points, linear in between, the last rate "
      "held to the end. Repeat a time for a step: \"0s 200/s, 10m 200/s, 10m 2000/s\"."},
+    {"rate_scale", SIM_TYPE_FLOAT, "1", "0", "1000000", NULL, 0,
+     "Multiplies the rate of any arrival process (for sweeps); a trace is replayed that many "
+     "times faster (its times divided by it)."},
+    {"rate_min", SIM_TYPE_RATE, "0/s", "0/s", "1G/s", NULL, 0,
+     "diurnal: the trough rate; `rate` is the peak."},
+    {"period", SIM_TYPE_DURATION, "1d", "1ms", "365d", NULL, 0,
+     "diurnal: the length of one cycle."},
+    {"peak_at", SIM_TYPE_DURATION, "12h", "0s", "365d", NULL, 0,
+     "diurnal: when the rate peaks (and again every `period`); the trough is half a period "
+     "away."},
+    {"on_rate", SIM_TYPE_RATE, NULL, "0/s", "1G/s", NULL, 0,
+     "onoff: the Poisson rate during on periods; defaults to `rate`. The mean rate is "
+     "on_rate x on_time / (on_time + off_time)."},
+    {"on_time", SIM_TYPE_DURATION, "1s", "1ms", "365d", NULL, 0,
+     "onoff: mean length of an on period (exponential)."},
+    {"off_time", SIM_TYPE_DURATION, "1s", "1ms", "365d", NULL, 0,
+     "onoff: mean length of an off period (exponential)."},
+    {"trace_file", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
+     "trace: a CSV, relative to the scenario file, one connection per line: "
+     "\"time[,destination[,hold]]\". time and hold in seconds (\"12.000000001\", exact to the "
+     "nanosecond) or with a unit (\"250ms\"); destination an index into the target's "
+     "endpoints (addresses x ports, in order; empty: in turn); no hold: the `hold` "
+     "distribution. '#' comments and a header line are allowed; times must not decrease."},
+    {"users", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,
+     "Closed loop instead of an arrival process: N users each open a connection, wait for it "
+     "to end (the client closes it, or the request gives up), think (`think`), and repeat, "
+     "from `start` (after one think time) to `stop`."},
+    {"think", SIM_TYPE_DISTRIBUTION, "exp(1s)", "1ns", "30d", NULL, 0,
+     "Closed loop: a user's pause between the end of a request and the next one."},
+    {"max_connections_per_user", SIM_TYPE_INT, "1", "1", "1000", NULL, 0,
+     "Closed loop: requests a user keeps going at once (each runs its own loop)."},
+    {"retry", SIM_TYPE_STRING, "none", NULL, NULL, NULL, 0,
+     "What the client does when an attempt fails (EADDRNOTAVAIL, EADDRINUSE, ETIMEDOUT): "
+     "none, immediate, fixed(DURATION), or exponential(BASE, CAP, JITTER): BASE x 2^(k-1) "
+     "after the k-th failure, at most CAP, of which a JITTER share (0 to 1) is drawn "
+     "uniformly. Open and closed loop alike; counted as `retried`."},
+    {"max_attempts", SIM_TYPE_INT, "3", "1", "1000", NULL, 0,
+     "With a retry policy: attempts per request in all, the first included; a request still "
+     "failing then gives up (`gave_up`)."},
+    {"requests", SIM_TYPE_INT, "0", "0", "1M", NULL, 0,
+     "Requests per connection (client keepalive): after the handshake the client sends one, "
+     "waits for its answer (a round trip plus `service`) and sends the next; after the last, "
+     "the connection idles for `hold` before the closer closes it. 0: no requests modelled, "
+     "`hold` is the connection's whole life."},
+    {"service", SIM_TYPE_DISTRIBUTION, "0s", "0s", "30d", NULL, 0,
+     "The server's time to answer one request (with `requests`)."},
+    {"idle_timeout", SIM_TYPE_DURATION, NULL, "1ms", "30d", NULL, 0,
+     "The client closes a connection idle this long, when that is shorter than `hold` and "
+     "than the server's idle_timeout. Unset: never."},
     {"hold", SIM_TYPE_DISTRIBUTION, "0s", "0s", "30d", NULL, 0,
      "How long a connection stays open once established before the closer closes it: "
      "const(1s), exp(200ms), lognormal(200ms, 1.0), uniform(1s, 500ms); the first parameter "
@@ -144,6 +226,19 @@ static const SimKeyDef workload_keys[] = {
     {"delay", SIM_TYPE_DURATION, "0s", "0s", "10s", NULL, 0,
      "One-way delay of the link between host and target; a handshake takes 1.5 round trips "
      "and a close 2."},
+    {"jitter", SIM_TYPE_DURATION, "0s", "0s", "10s", NULL, 0,
+     "Extra one-way delay, uniform in [0, jitter), drawn once per connection (every segment "
+     "of a connection takes the same path, so none overtakes another)."},
+    {"loss", SIM_TYPE_FLOAT, "0", "0", "1", NULL, 0,
+     "Probability that a SYN or a SYN-ACK is lost (drawn from the workload's random stream). "
+     "The client retransmits its SYN on the kernel's schedule (tcp_syn_retries, "
+     "tcp_syn_linear_timeouts) and holds its port meanwhile; out of retries it fails with "
+     "ETIMEDOUT. Later segments are taken as delivered (TCP recovers them without changing "
+     "how long the port is held much)."},
+    {"connect_timeout", SIM_TYPE_DURATION, NULL, "1ms", "1h", NULL, 0,
+     "The application's connect() timeout: an attempt still without SYN-ACK after it fails "
+     "with ETIMEDOUT and releases its port. Defaults to the host's connect_timeout, else "
+     "none (the SYN retries end the attempt)."},
     {"start", SIM_TYPE_DURATION, "0s", "0s", NULL, NULL, 0,
      "When the workload starts opening connections."},
     {"stop", SIM_TYPE_DURATION, NULL, "0s", NULL, NULL, 0,
@@ -163,6 +258,9 @@ static const SimSectionDef sections[] = {
     {"listener", TRUE, "A service that binds a fixed port on a client host at a given time "
      "(a port conflict with the ephemeral range).",
      listener_keys, N_KEYS(listener_keys)},
+    {"monitor", TRUE, "A utilization alert on a host's port pools: when it would have fired "
+     "and how much warning it gives before the first failure.",
+     monitor_keys, N_KEYS(monitor_keys)},
 };
 
 static const char *const linux_pairs[] = {
@@ -270,6 +368,9 @@ SimSchema *ps_schema_new(void)
     /* [expect]: keys are metric names, so the section has a grammar, not a list. */
     sim_schema_add_section(schema, ps_expect_section());
     sim_schema_set_free_keys(schema, "expect", ps_expect_free_keys());
+    /* [timeline]: keys are times, values are changes. */
+    sim_schema_add_section(schema, ps_timeline_section());
+    sim_schema_set_free_keys(schema, "timeline", ps_timeline_free_keys());
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
         sim_schema_add_preset(schema, &presets[i]);
     return schema;

@@ -6,7 +6,8 @@
 #include <string.h>
 #include "sim_error.h"
 
-static const char *const fail_names[PS_FAIL_N] = {"EADDRNOTAVAIL", "EADDRINUSE"};
+static const char *const fail_names[PS_FAIL_N] = {"EADDRNOTAVAIL", "EADDRINUSE",
+                                                    "ETIMEDOUT"};
 
 const char *ps_fail_reason_name(PsFailReason reason)
 {
@@ -146,6 +147,19 @@ PsPool *ps_host_pool(PsNetwork *net, PsHost *h, guint i)
     return pool;
 }
 
+/* The host keys a [timeline] may change during a run. */
+void ps_host_read_runtime(PsHost *h, SimSection *sec)
+{
+    h->time_wait = sim_section_duration(sec, "time_wait");
+    h->time_wait_granularity = sim_section_duration(sec, "time_wait_granularity");
+    h->linger0 = sim_section_bool(sec, "linger0");
+    h->tw_reuse = (guint)g_ascii_strtoull(sim_section_text(sec, "tcp_tw_reuse"), NULL, 10);
+    h->tw_reuse_delay = sim_section_duration(sec, "tw_reuse_delay");
+    h->max_tw_buckets = sim_section_int(sec, "max_tw_buckets");
+    h->syn_retries = (guint)sim_section_int(sec, "tcp_syn_retries");
+    h->syn_linear = (guint)sim_section_int(sec, "tcp_syn_linear_timeouts");
+}
+
 static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
 {
     SimEngine *engine = net->engine;
@@ -154,19 +168,16 @@ static PsHost *host_new(PsNetwork *net, SimSection *sec, GError **error)
     h->order_class = net->hosts->len;
     h->section = sec;
     h->name = sim_section_name(sec);
-    h->time_wait = sim_section_duration(sec, "time_wait");
-    h->time_wait_granularity = sim_section_duration(sec, "time_wait_granularity");
+    ps_host_read_runtime(h, sec);
     h->bind_before_connect = sim_section_bool(sec, "bind_before_connect");
     h->bind_address_no_port = sim_section_bool(sec, "bind_address_no_port");
     h->host_wide_ports = g_strcmp0(sim_section_text(sec, "port_sharing"), "host-wide") == 0;
-    h->linger0 = sim_section_bool(sec, "linger0");
     const char *sel = sim_section_text(sec, "address_selection");
     h->selection = g_strcmp0(sel, "first") == 0  ? PS_ADDR_FIRST
                    : g_strcmp0(sel, "hash") == 0 ? PS_ADDR_HASH
                                                  : PS_ADDR_ROUND_ROBIN;
-    h->tw_reuse = (guint)g_ascii_strtoull(sim_section_text(sec, "tcp_tw_reuse"), NULL, 10);
-    h->tw_reuse_delay = sim_section_duration(sec, "tw_reuse_delay");
-    h->max_tw_buckets = sim_section_int(sec, "max_tw_buckets");
+    h->connect_timeout =
+        sim_section_has(sec, "connect_timeout") ? sim_section_duration(sec, "connect_timeout") : 0;
     h->range = sim_section_range(sec, "ephemeral_range");
     h->allocator_name = sim_section_text(sec, "allocator");
     h->allocator_params = g_strdup(sim_section_text(sec, "allocator_params"));
@@ -261,6 +272,8 @@ static void host_free(PsHost *h)
     g_free(h->pool_of);
     g_free(h->allocator_params);
     g_ptr_array_free(h->pools, TRUE);
+    if (h->monitors)
+        g_ptr_array_free(h->monitors, TRUE); /* the network owns the monitors */
     ps_metrics_clear(&h->m);
     g_free(h);
 }
@@ -272,6 +285,8 @@ static PsServer *server_new(PsNetwork *net, SimSection *sec, GError **error)
     s->section = sec;
     s->name = sim_section_name(sec);
     s->time_wait = sim_section_duration(sec, "time_wait");
+    s->idle_timeout =
+        sim_section_has(sec, "idle_timeout") ? sim_section_duration(sec, "idle_timeout") : 0;
     s->endpoints = g_array_new(FALSE, FALSE, sizeof(PsEndpoint));
     const GArray *addresses = sim_section_addresses(sec, "addresses");
     const GArray *ports = sim_section_range_list(sec, "ports");
@@ -321,34 +336,117 @@ static gpointer find_by_section(GPtrArray *items, const SimSection *sec)
     return NULL;
 }
 
-static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duration,
-                                GError **error)
+/* arrival = trace: the CSV beside the scenario file; rate_scale > 1
+ * replays it faster (times divided by it). */
+static PsWorkload *workload_trace(PsWorkload *w, SimSection *sec, double scale, SimTime start,
+                                  SimTime stop, GError **error)
 {
-    PsWorkload *w = g_new0(PsWorkload, 1);
-    w->net = net;
-    w->section = sec;
-    w->name = sim_section_name(sec);
-    w->host = find_by_section(net->hosts, sim_section_reference(sec, "host"));
-    w->server = find_by_section(net->servers, sim_section_reference(sec, "target"));
+    if (!sim_section_has(sec, "trace_file")) {
+        sim_section_error(sec, "arrival", error,
+                          "arrival = trace needs a `trace_file` key (a CSV of times)");
+        return w;
+    }
+    const char *file = sim_section_text(sec, "trace_file");
+    g_autofree char *dir = g_path_get_dirname(sim_scenario_origin(w->net->scenario));
+    g_autofree char *path =
+        g_path_is_absolute(file) ? g_strdup(file) : g_build_filename(dir, file, NULL);
+    GError *csv = NULL;
+    GArray *rows = ps_trace_csv_load(path, &csv);
+    if (!rows) {
+        sim_section_error(sec, "trace_file", error, "%s", csv->message);
+        g_error_free(csv);
+        return w;
+    }
+    guint n_ep = w->server ? w->server->endpoints->len : 0;
+    for (guint i = 0; i < rows->len; i++) {
+        PsTraceRow *r = &g_array_index(rows, PsTraceRow, i);
+        if (r->endpoint >= (gint32)n_ep) {
+            sim_section_error(sec, "trace_file", error,
+                              "%s:%u: destination %d, but the target has %u endpoint%s "
+                              "(0 to %u)",
+                              path, r->line, r->endpoint, n_ep, n_ep == 1 ? "" : "s", n_ep - 1);
+            g_array_free(rows, TRUE);
+            return w;
+        }
+        if (scale != 1.0)
+            r->at = (SimTime)llround((double)r->at / scale);
+    }
+    w->arrival = ps_arrival_new_trace(rows, start, stop);
+    g_array_free(rows, TRUE);
+    return w;
+}
+
+/* The workload keys a [timeline] may change during a run, read from sec
+ * (the scenario as first loaded, or as it stands after a change). */
+gboolean ps_workload_read_runtime(PsWorkload *w, SimSection *sec, GError **error)
+{
     w->hold = *sim_section_distribution(sec, "hold");
     w->server_closes = g_strcmp0(sim_section_text(sec, "closer"), "server") == 0;
     w->delay = sim_section_duration(sec, "delay");
-    ps_metrics_init(&w->m, sim_engine_stats(net->engine), w->name);
-    g_autofree char *stream = g_strconcat("workload ", w->name, NULL);
-    sim_engine_stream(net->engine, stream, &w->rng);
+    w->jitter = sim_section_duration(sec, "jitter");
+    w->loss = sim_section_float(sec, "loss");
+    w->connect_timeout = sim_section_has(sec, "connect_timeout")
+                             ? sim_section_duration(sec, "connect_timeout")
+                             : (w->host ? w->host->connect_timeout : 0);
+    w->max_attempts = (uint32_t)sim_section_int(sec, "max_attempts");
+    w->think = *sim_section_distribution(sec, "think");
+    w->requests = (guint)sim_section_int(sec, "requests");
+    w->service = *sim_section_distribution(sec, "service");
+    w->idle_timeout =
+        sim_section_has(sec, "idle_timeout") ? sim_section_duration(sec, "idle_timeout") : 0;
+    w->plan_life = w->requests > 0 || w->idle_timeout > 0 ||
+                   (w->server && w->server->idle_timeout > 0);
+    GError *retry_error = NULL;
+    if (!ps_retry_parse(sim_section_text(sec, "retry"), &w->retry, &retry_error)) {
+        sim_section_error(sec, "retry", error, "%s", retry_error->message);
+        g_error_free(retry_error);
+        return FALSE;
+    }
+    return TRUE;
+}
 
+/* The arrival process of an open-loop workload over [start, w->stop);
+ * `stream` names its random stream. */
+gboolean ps_workload_build_arrival(PsWorkload *w, SimSection *sec, SimTime start,
+                                   const char *stream, GError **error)
+{
+    SimTime stop = w->stop;
     const char *arrival = sim_section_text(sec, "arrival");
     gboolean has_schedule = sim_section_has(sec, "schedule");
-    if (g_strcmp0(arrival, "schedule") == 0 && !has_schedule) {
-        sim_section_error(sec, "arrival", error,
-                          "arrival = schedule needs a `schedule` key, e.g. "
-                          "schedule = 0s 200/s, 10m 2000/s");
-        return w;
+    if (g_strcmp0(arrival, "schedule") == 0 && !has_schedule)
+        return sim_section_error(sec, "arrival", error,
+                                 "arrival = schedule needs a `schedule` key, e.g. "
+                                 "schedule = 0s 200/s, 10m 2000/s");
+    SimRng arrival_rng;
+    sim_engine_stream(w->net->engine, stream, &arrival_rng);
+    double scale = sim_section_float(sec, "rate_scale");
+    if (g_strcmp0(arrival, "diurnal") == 0) {
+        double peak = sim_section_rate(sec, "rate"), low = sim_section_rate(sec, "rate_min");
+        if (low > peak)
+            return sim_section_error(sec, "rate_min", error, "rate_min is above rate (the peak)");
+        w->arrival = ps_arrival_new_diurnal(low * scale, peak * scale,
+                                            sim_section_duration(sec, "period"),
+                                            sim_section_duration(sec, "peak_at"), start, stop,
+                                            &arrival_rng);
+        return TRUE;
     }
-    SimTime start = sim_section_duration(sec, "start");
-    SimTime stop = sim_section_has(sec, "stop") ? sim_section_duration(sec, "stop") : duration;
-    if (stop > duration)
-        stop = duration;
+    if (g_strcmp0(arrival, "onoff") == 0) {
+        double on_rate = sim_section_has(sec, "on_rate") ? sim_section_rate(sec, "on_rate")
+                                                         : sim_section_rate(sec, "rate");
+        w->arrival = ps_arrival_new_onoff(on_rate * scale, sim_section_duration(sec, "on_time"),
+                                          sim_section_duration(sec, "off_time"), start, stop,
+                                          &arrival_rng);
+        return TRUE;
+    }
+    if (g_strcmp0(arrival, "trace") == 0) {
+        GError *local = NULL;
+        workload_trace(w, sec, scale, start, stop, &local);
+        if (local) {
+            g_propagate_error(error, local);
+            return FALSE;
+        }
+        return TRUE;
+    }
     GArray *points;
     gboolean use_schedule = has_schedule && g_strcmp0(arrival, "constant") != 0;
     if (use_schedule) {
@@ -358,12 +456,56 @@ static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duratio
         SimSchedulePoint p = {0, sim_section_rate(sec, "rate")};
         g_array_append_val(points, p);
     }
-    SimRng arrival_rng;
-    g_autofree char *astream = g_strconcat("workload ", w->name, " arrivals", NULL);
-    sim_engine_stream(net->engine, astream, &arrival_rng);
+    for (guint i = 0; i < points->len; i++)
+        g_array_index(points, SimSchedulePoint, i).rate *= scale;
     w->arrival = ps_arrival_new(g_strcmp0(arrival, "poisson") == 0, points, start, stop,
                                 &arrival_rng);
     g_array_free(points, TRUE);
+    return TRUE;
+}
+
+static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duration,
+                                GError **error)
+{
+    PsWorkload *w = g_new0(PsWorkload, 1);
+    w->net = net;
+    w->section = sec;
+    w->name = sim_section_name(sec);
+    w->host = find_by_section(net->hosts, sim_section_reference(sec, "host"));
+    w->server = find_by_section(net->servers, sim_section_reference(sec, "target"));
+    ps_metrics_init(&w->m, sim_engine_stats(net->engine), w->name);
+    w->syn_retransmits = counter(sim_engine_stats(net->engine), w->name, "syn_retransmits");
+    w->offered = counter(sim_engine_stats(net->engine), w->name, "offered");
+    w->retried = counter(sim_engine_stats(net->engine), w->name, "retried");
+    w->gave_up = counter(sim_engine_stats(net->engine), w->name, "gave_up");
+    w->requests_served = counter(sim_engine_stats(net->engine), w->name, "requests_served");
+    if (!ps_workload_read_runtime(w, sec, error))
+        return w;
+    g_autofree char *stream = g_strconcat("workload ", w->name, NULL);
+    sim_engine_stream(net->engine, stream, &w->rng);
+
+    SimTime start = sim_section_duration(sec, "start");
+    SimTime stop = sim_section_has(sec, "stop") ? sim_section_duration(sec, "stop") : duration;
+    if (stop > duration)
+        stop = duration;
+    w->start = start;
+    w->stop = stop;
+    w->run_end = duration;
+    if (sim_section_has(sec, "users")) {
+        /* Closed loop: no arrival process; a loop with no time passing
+         * between requests would never let the clock move. */
+        if (w->think.mean <= 0) {
+            sim_section_error(sec, "think", error,
+                              "closed-loop users need a think time with a mean above 0, "
+                              "e.g. think = exp(1s)");
+            return w;
+        }
+        w->loops = (uint32_t)(sim_section_int(sec, "users") *
+                              sim_section_int(sec, "max_connections_per_user"));
+        return w;
+    }
+    g_autofree char *astream = g_strconcat("workload ", w->name, " arrivals", NULL);
+    ps_workload_build_arrival(w, sec, start, astream, error);
     return w;
 }
 
@@ -393,8 +535,14 @@ static void register_columns(PsNetwork *net)
         sim_series_add_gauge(series, c_est, s->established);
         sim_series_add_gauge(series, c_tw, s->time_wait_gauge);
     }
-    for (guint i = 0; i < net->workloads->len; i++)
-        add_columns(series, &((PsWorkload *)net->workloads->pdata[i])->m, FALSE);
+    for (guint i = 0; i < net->workloads->len; i++) {
+        PsWorkload *wl = net->workloads->pdata[i];
+        add_columns(series, &wl->m, FALSE);
+        g_autofree char *offered = g_strconcat(wl->name, ".offered_per_s", NULL);
+        g_autofree char *retried = g_strconcat(wl->name, ".retried_per_s", NULL);
+        sim_series_add_rate(series, offered, wl->offered);
+        sim_series_add_rate(series, retried, wl->retried);
+    }
 }
 
 PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GError **error)
@@ -406,6 +554,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
     net->servers = g_ptr_array_new();
     net->workloads = g_ptr_array_new();
     net->listeners = g_ptr_array_new_with_free_func(g_free);
+    net->monitors = g_ptr_array_new_with_free_func((GDestroyNotify)ps_monitor_free);
     net->conns = g_array_new(FALSE, TRUE, sizeof(PsConn));
     net->free_conns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     ps_metrics_init(&net->total, sim_engine_stats(engine), "total");
@@ -440,6 +589,16 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
         l->until = duration;
         g_ptr_array_add(net->listeners, l);
     }
+    for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
+        SimSection *sec = sim_scenario_section_at(scenario, i);
+        if (g_strcmp0(sim_section_kind(sec), "monitor") == 0)
+            g_ptr_array_add(net->monitors,
+                            ps_monitor_new(net, sec,
+                                           find_by_section(net->hosts,
+                                                           sim_section_reference(sec, "host"))));
+    }
+    if (!local)
+        ps_timeline_build(net, &local);
     if (!local && net->workloads->len == 0)
         g_set_error(&local, SIM_ERROR, SIM_ERROR_INPUT,
                     "%s: no [workload NAME] section: nothing would open a connection",
@@ -482,6 +641,8 @@ void ps_network_free(PsNetwork *net)
         host_free(net->hosts->pdata[i]);
     g_ptr_array_free(net->workloads, TRUE);
     g_ptr_array_free(net->listeners, TRUE);
+    g_ptr_array_free(net->monitors, TRUE);
+    ps_timeline_free(net);
     g_ptr_array_free(net->servers, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
     g_array_free(net->conns, TRUE);
@@ -491,15 +652,26 @@ void ps_network_free(PsNetwork *net)
     g_free(net);
 }
 
+static void arrival_fire(void *ctx, uint64_t arg);
+
+void ps_network_arrival_resume(PsWorkload *wl)
+{
+    SimTime next = ps_arrival_next(wl->arrival);
+    wl->arrival_event = next != SIM_TIME_NEVER
+                            ? sim_engine_at(wl->net->engine, next, arrival_fire, wl, 0)
+                            : SIM_EVENT_NONE;
+}
+
 static void arrival_fire(void *ctx, uint64_t arg)
 {
     PsWorkload *wl = ctx;
-    ps_tcp_attempt(wl->net, wl);
+    wl->arrival_event = SIM_EVENT_NONE;
+    const PsTraceRow *row = ps_arrival_row(wl->arrival);
+    ps_tcp_attempt(wl->net, wl, row ? row->endpoint : -1, row ? row->hold : -1, PS_OPEN_LOOP, 1);
     if (wl->net->fault)
         return; /* a broken allocator: stop opening connections, drain */
-    SimTime next = ps_arrival_next(wl->arrival);
-    if (next != SIM_TIME_NEVER)
-        sim_engine_at(wl->net->engine, next, arrival_fire, wl, arg);
+    (void)arg;
+    ps_network_arrival_resume(wl);
 }
 
 static void listener_fire(void *ctx, uint64_t arg)
@@ -516,10 +688,13 @@ void ps_network_start(PsNetwork *net)
     }
     for (guint i = 0; i < net->workloads->len; i++) {
         PsWorkload *wl = net->workloads->pdata[i];
-        SimTime first = ps_arrival_next(wl->arrival);
-        if (first != SIM_TIME_NEVER)
-            sim_engine_at(net->engine, first, arrival_fire, wl, 0);
+        if (!wl->arrival) {
+            ps_users_start(wl);
+            continue;
+        }
+        ps_network_arrival_resume(wl);
     }
+    ps_timeline_start(net);
 }
 
 void ps_network_totals(const PsNetwork *net, PsTotals *out)
@@ -605,8 +780,9 @@ static void schedule_marks(const PsNetwork *net, const PsHost *h, PsPlotTarget *
 {
     for (guint w = 0; w < net->workloads->len; w++) {
         const PsWorkload *wl = net->workloads->pdata[w];
+        const char *arrival = sim_section_text(wl->section, "arrival");
         if (wl->host != h || !sim_section_has(wl->section, "schedule") ||
-            g_strcmp0(sim_section_text(wl->section, "arrival"), "constant") == 0)
+            (g_strcmp0(arrival, "poisson") != 0 && g_strcmp0(arrival, "schedule") != 0))
             continue;
         const GArray *pts = sim_section_schedule(wl->section, "schedule");
         for (guint i = 1; i < pts->len; i++) {
@@ -660,6 +836,16 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
         t->mark_times = g_array_new(FALSE, FALSE, sizeof(double));
         t->mark_labels = g_ptr_array_new_with_free_func(g_free);
         schedule_marks(net, h, t);
+        for (guint m = 0; m < net->monitors->len; m++) {
+            const PsMonitor *mon = net->monitors->pdata[m];
+            if (mon->host != h || mon->first_alert == SIM_TIME_NEVER)
+                continue;
+            double at = sim_time_to_seconds(mon->first_alert);
+            g_array_append_val(t->mark_times, at);
+            g_ptr_array_add(t->mark_labels, g_strdup_printf("alert %s: %g%% of ports", mon->name,
+                                                            mon->utilization * 100));
+        }
+        ps_timeline_marks(net, h, t->mark_times, t->mark_labels);
         /* The ceiling the capacity stands for, as a rate: K / T. */
         for (guint k = 0; theory && k < theory->len; k++) {
             const PsHostTheory *ht = theory->pdata[k];

@@ -78,9 +78,13 @@ struct PsHost {
     gint64 tw_count;          /* client sockets of this host in TIME_WAIT */
     gboolean has_port_range;  /* local_port_range (IP_LOCAL_PORT_RANGE) */
     SimRange port_range;
+    guint syn_retries;        /* net.ipv4.tcp_syn_retries */
+    guint syn_linear;         /* net.ipv4.tcp_syn_linear_timeouts */
+    SimTime connect_timeout;  /* 0: none (the SYN retries end the attempt) */
     SimCounter *tw_recycled;  /* TIME_WAIT 4-tuples taken over by connect() */
     SimCounter *tw_overflow;  /* closes that skipped TIME_WAIT: max_tw_buckets */
     SimCounter *listener_conflicts; /* [listener] binds refused with EADDRINUSE */
+    GPtrArray *monitors;      /* PsMonitor* watching this host; NULL when none */
     guint next_pool;
     guint n_dests; /* destinations workloads send to: the tuple capacity factor */
     SimRange range;
@@ -105,17 +109,56 @@ typedef struct {
      * SYN for one of them recycles it, as Linux does. */
     GHashTable *tw_index;
     SimCounter *tw_recycled;
+    SimTime idle_timeout; /* closes a connection idle this long; 0: never */
 } PsServer;
+
+/* What a client does when an attempt fails (users.c). */
+typedef enum {
+    PS_RETRY_NONE,
+    PS_RETRY_IMMEDIATE,
+    PS_RETRY_FIXED,
+    PS_RETRY_EXPONENTIAL,
+} PsRetryKind;
+
+typedef struct {
+    PsRetryKind kind;
+    SimTime base, cap; /* fixed: base; exponential: base x 2^(k-1), capped */
+    double jitter;     /* exponential: the share of the wait drawn uniformly */
+} PsRetry;
+
+/* The "user" of requests from open-loop arrivals. */
+#define PS_OPEN_LOOP UINT32_MAX
 
 typedef struct {
     SimSection *section;
     const char *name;
     PsHost *host;
     PsServer *server;
-    PsArrival *arrival;
+    PsArrival *arrival; /* NULL for closed-loop users */
+    SimEventId arrival_event; /* its next arrival, cancelled by a [timeline] change */
+    uint32_t loops;     /* users x max_connections_per_user; 0: open loop */
+    SimDist think;
+    PsRetry retry;
+    uint32_t max_attempts;
+    SimTime start, stop;
+    SimTime run_end; /* the scenario's duration: retries stop there */
+    SimCounter *offered;  /* first attempts: requests */
+    SimCounter *retried;  /* attempts after a failure */
+    SimCounter *gave_up;  /* requests that failed for good */
     SimDist hold;
     gboolean server_closes;
     SimTime delay;
+    SimTime jitter;          /* uniform extra one-way delay, drawn per connection */
+    double loss;             /* probability a SYN or SYN-ACK is lost */
+    SimTime connect_timeout; /* 0: none; the host's when the workload has none */
+    SimCounter *syn_retransmits;
+    /* Requests per connection and idle timeouts (tcp.c plan_life()); when
+     * none is set, `hold` is the connection's whole life (plan_life FALSE). */
+    gboolean plan_life;
+    guint requests;
+    SimDist service;
+    SimTime idle_timeout; /* the client's; 0: none */
+    SimCounter *requests_served;
     SimRng rng;
     guint next_endpoint;
     PsMetrics m;
@@ -150,6 +193,16 @@ typedef struct {
     guint64 serial;        /* the attempt's number in the run: traces name it */
     SimTime tw_since;      /* when the client entered TIME_WAIT */
     SimEventId tw_timer;   /* its expiry, cancelled on reuse */
+    SimTime owd;           /* one-way delay of this connection's path (delay + jitter) */
+    SimTime syn_start;     /* when the first SYN left */
+    SimTime rto;           /* the SYN retransmission timer's current interval */
+    SimEventId syn_timer;  /* armed while SYN_SENT when a SYN may go unanswered */
+    uint16_t syn_retx;     /* SYNs retransmitted so far */
+    uint8_t inflight;      /* handshake segments not yet delivered: no reuse before */
+    SimTime hold;          /* < 0: drawn from the workload's hold when established */
+    uint32_t user;         /* the closed-loop slot, or PS_OPEN_LOOP */
+    uint32_t attempt;      /* 1 for a request's first attempt */
+    gboolean ended;        /* the request's end was reported (users.c) */
 } PsConn;
 
 struct PsNetwork {
@@ -159,6 +212,8 @@ struct PsNetwork {
     GPtrArray *servers;   /* PsServer* */
     GPtrArray *workloads; /* PsWorkload* */
     GPtrArray *listeners; /* PsListener* */
+    GPtrArray *monitors;  /* PsMonitor* */
+    GPtrArray *changes;   /* [timeline] changes, in time order (timeline.c) */
     GArray *conns;        /* PsConn slab */
     GArray *free_conns;   /* uint32 indices */
     guint64 live_conns;
@@ -186,6 +241,45 @@ typedef struct {
     gboolean reserved; /* the port is in reserved_ports */
 } PsListener;
 
+/* A utilization alert on every pool of a host (monitor.c). */
+typedef struct {
+    PsPool *pool;
+    SimTime at;
+} PsMonitorAlert;
+
+typedef struct {
+    SimSection *section;
+    const char *name;
+    PsHost *host;
+    double utilization;  /* ports in use / capacity that fires the alert */
+    GHashTable *alerted; /* PsPool* set */
+    GArray *alerts;      /* PsMonitorAlert, in firing order */
+    SimTime first_alert; /* SIM_TIME_NEVER when none */
+} PsMonitor;
+
+PsMonitor *ps_monitor_new(PsNetwork *net, SimSection *sec, PsHost *host);
+void ps_monitor_free(PsMonitor *m);
+/* After a change of the pool's ports in use (host->monitors non-NULL). */
+void ps_monitor_check(PsHost *host, PsPool *pool, SimTime now);
+
+/* network.c: what a [timeline] change may alter, re-read from a section. */
+void ps_host_read_runtime(PsHost *h, SimSection *sec);
+gboolean ps_workload_read_runtime(PsWorkload *w, SimSection *sec, GError **error);
+gboolean ps_workload_build_arrival(PsWorkload *w, SimSection *sec, SimTime start,
+                                   const char *stream, GError **error);
+
+/* timeline.c: [timeline] changes. build: validates and prepares them
+ * (SIM_ERROR_INPUT naming the line); start: schedules them. */
+const SimSectionDef *ps_timeline_section(void);
+const SimFreeKeysDef *ps_timeline_free_keys(void);
+gboolean ps_timeline_build(PsNetwork *net, GError **error);
+void ps_timeline_start(PsNetwork *net);
+void ps_timeline_free(PsNetwork *net);
+void ps_timeline_marks(const PsNetwork *net, const PsHost *h, GArray *times, GPtrArray *labels);
+void ps_timeline_summary(const PsNetwork *net, JsonBuilder *b);
+/* network.c: schedules an open-loop workload's next arrival from now. */
+void ps_network_arrival_resume(PsWorkload *wl);
+
 void ps_metrics_init(PsMetrics *m, SimStats *stats, const char *prefix);
 /* The pool of address i of host h, created on first use. */
 PsPool *ps_host_pool(PsNetwork *net, PsHost *h, guint i);
@@ -208,7 +302,19 @@ static inline gpointer ps_server_tw_key(uint32_t pool_id, uint32_t endpoint, uin
  * bit, where g_direct_hash would drop the upper half. */
 guint ps_tw_key_hash(gconstpointer key);
 
-/* tcp.c: one connection attempt of a workload, now. */
-void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl);
+/* tcp.c: one connection attempt of a workload, now, toward endpoint
+ * (< 0: the workload's next in turn), held for `hold` once established
+ * (< 0: drawn from the workload's distribution). */
+void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hold, uint32_t user,
+                    uint32_t attempt);
+
+/* users.c: retry policies and closed-loop users. */
+gboolean ps_retry_parse(const char *text, PsRetry *out, GError **error);
+/* Schedules every closed-loop user's first request. */
+void ps_users_start(PsWorkload *wl);
+/* An attempt's outcome for its request: ok when its connection was used
+ * and closed by the client application, FALSE when it failed (then a retry
+ * may follow). */
+void ps_request_ended(PsWorkload *wl, uint32_t user, uint32_t attempt, gboolean ok);
 
 #endif

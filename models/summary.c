@@ -81,6 +81,42 @@ static void add_pool(JsonBuilder *b, const PsPool *pool, guint n_dests, SimTime 
     json_builder_end_object(b);
 }
 
+/* Lead time: from an alert to the first failure it warned of (null when
+ * either never happened; negative when the failure came first). */
+static void add_lead(JsonBuilder *b, SimTime alert, SimTime failure)
+{
+    json_builder_set_member_name(b, "lead_time_s");
+    if (alert == SIM_TIME_NEVER || failure == SIM_TIME_NEVER)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_double_value(b, sim_time_to_seconds(failure - alert));
+}
+
+static void add_monitor(JsonBuilder *b, const PsMonitor *m)
+{
+    char abuf[SIM_ADDRESS_STRLEN];
+    json_builder_begin_object(b);
+    add_string(b, "name", m->name);
+    add_string(b, "host", m->host->name);
+    add_double(b, "utilization", m->utilization);
+    add_time_or_null(b, "first_alert_s", m->first_alert);
+    add_time_or_null(b, "first_failure_s", m->host->m.first_failure);
+    add_lead(b, m->first_alert, m->host->m.first_failure);
+    json_builder_set_member_name(b, "alerts");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < m->alerts->len; i++) {
+        const PsMonitorAlert *a = &g_array_index(m->alerts, PsMonitorAlert, i);
+        json_builder_begin_object(b);
+        add_string(b, "address", sim_address_format(&a->pool->address, abuf));
+        add_time_or_null(b, "alert_s", a->at);
+        add_time_or_null(b, "first_failure_s", a->pool->m.first_failure);
+        add_lead(b, a->at, a->pool->m.first_failure);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
 JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean complete)
 {
     double duration_s = sim_time_to_seconds(duration);
@@ -161,6 +197,14 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     }
     json_builder_end_array(b);
 
+    ps_timeline_summary(net, b);
+
+    json_builder_set_member_name(b, "monitors");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < net->monitors->len; i++)
+        add_monitor(b, net->monitors->pdata[i]);
+    json_builder_end_array(b);
+
     json_builder_set_member_name(b, "workloads");
     json_builder_begin_array(b);
     for (guint i = 0; i < net->workloads->len; i++) {
@@ -169,8 +213,22 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         add_string(b, "name", w->name);
         add_string(b, "host", w->host->name);
         add_string(b, "target", w->server->name);
-        add_double(b, "expected_attempts", ps_arrival_expected(w->arrival));
+        if (w->arrival)
+            add_double(b, "expected_attempts", ps_arrival_expected(w->arrival));
+        else
+            add_int(b, "users_loops", w->loops);
         add_outcomes(b, &w->m, duration_s);
+        add_int(b, "syn_retransmits", w->syn_retransmits->value);
+        /* Demand: requests (first attempts) against what the network saw. */
+        add_int(b, "offered", w->offered->value);
+        add_int(b, "retried", w->retried->value);
+        add_int(b, "unique_demand", w->offered->value);
+        add_int(b, "gave_up", w->gave_up->value);
+        add_int(b, "requests_served", w->requests_served->value);
+        add_double(b, "amplification",
+                   w->offered->value ? (double)(w->offered->value + w->retried->value) /
+                                           (double)w->offered->value
+                                     : 0.0);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

@@ -38,7 +38,7 @@ static void conn_maybe_free(PsNetwork *net, uint32_t id)
 {
     PsConn *c = conn_at(net, id);
     if (!c->live || c->client != TCP_CLOSED || c->server_side != TCP_CLOSED ||
-        c->server_tw_pending)
+        c->server_tw_pending || c->inflight > 0)
         return;
     c->live = FALSE;
     net->live_conns--;
@@ -116,7 +116,7 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
             seg.src = ep->address, seg.sport = ep->port;
             seg.dst = c->pool->address, seg.dport = c->port;
         }
-        SimTime at = now(net) + (table[i].to_server ? 0 : c->wl->delay);
+        SimTime at = now(net) + (table[i].to_server ? 0 : c->owd);
         ps_pcap_write(net->pcap, at, &seg);
         return;
     }
@@ -126,7 +126,23 @@ static void transmit(PsNetwork *net, PsConn *c, uint32_t id, SimHandler deliver)
 {
     if (net->pcap)
         capture(net, c, id, deliver);
-    sim_engine_after(net->engine, c->wl->delay, deliver, net, id);
+    sim_engine_after(net->engine, c->owd, deliver, net, id);
+}
+
+/* A SYN or SYN-ACK, which the link may lose. The client's capture shows
+ * every SYN it sends and only the SYN-ACKs that reach it. Until delivered
+ * the segment pins the connection record (inflight), so a late one never
+ * lands on a recycled record. */
+static void transmit_handshake(PsNetwork *net, PsConn *c, uint32_t id, SimHandler deliver)
+{
+    gboolean to_server = deliver == server_gets_syn;
+    gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
+    if (net->pcap && (to_server || !lost))
+        capture(net, c, id, deliver);
+    if (lost)
+        return;
+    c->inflight++;
+    sim_engine_after(net->engine, c->owd, deliver, net, id);
 }
 
 /* The metrics a connection touches: its pool, host, workload and the total. */
@@ -152,6 +168,8 @@ static void update_ports_in_use(PsNetwork *net, PsPool *pool, guint before)
     sim_gauge_add(pool->m.free_ports, t, -delta);
     sim_gauge_add(pool->host->m.free_ports, t, -delta);
     sim_gauge_add(net->total.free_ports, t, -delta);
+    if (delta > 0 && pool->host->monitors)
+        ps_monitor_check(pool->host, pool, t);
 }
 
 static void record_failure(PsNetwork *net, PsConn *c, PsFailReason reason)
@@ -297,11 +315,89 @@ static guint pick_address(PsHost *host, const PsEndpoint *ep)
     }
 }
 
-void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
+/* The request behind a connection learns its outcome once. */
+static void request_end(PsConn *c, gboolean ok)
+{
+    if (c->ended)
+        return;
+    c->ended = TRUE;
+    ps_request_ended(c->wl, c->user, c->attempt, ok);
+}
+
+/* --- SYN retransmission (docs/syn-retransmission.md) ---------------------- */
+
+#define SYN_RTO_INITIAL SIM_S   /* TCP_TIMEOUT_INIT */
+#define SYN_RTO_MAX (120 * SIM_S) /* TCP_RTO_MAX */
+
+/* How long an unanswered connect() may last: tcp_model_timeout() with the
+ * initial RTO as base, whose linear threshold ilog2(TCP_RTO_MAX / 1 s) is
+ * 6. The linear timeouts shorten the intervals but not this budget: with
+ * tcp_syn_retries = 1 the budget is 3 s, so SYNs leave at 0, 1 and 2 s, as
+ * measured (linux-kernel-measured.md). */
+static SimTime syn_budget(guint retries)
+{
+    if (retries <= 6)
+        return (SimTime)((2u << retries) - 1) * SYN_RTO_INITIAL;
+    return 127 * SIM_S + (SimTime)(retries - 6) * SYN_RTO_MAX;
+}
+
+static void client_syn_timer(void *ctx, uint64_t id);
+
+/* Next expiry: one RTO on, or the application's connect_timeout if sooner. */
+static void syn_timer_arm(PsNetwork *net, PsConn *c, uint32_t id)
+{
+    SimTime at = now(net) + c->rto;
+    if (c->wl->connect_timeout > 0) /* MAX: a [timeline] may have shortened it */
+        at = MIN(at, MAX(c->syn_start + c->wl->connect_timeout, now(net)));
+    c->syn_timer = sim_engine_at(net->engine, at, client_syn_timer, net, id);
+}
+
+static void client_syn_timer(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->syn_timer = SIM_EVENT_NONE;
+    PsHost *host = c->pool->host;
+    SimTime elapsed = now(net) - c->syn_start;
+    gboolean app_timeout = c->wl->connect_timeout > 0 && elapsed >= c->wl->connect_timeout;
+    if (app_timeout || elapsed >= syn_budget(host->syn_retries)) {
+        /* tcp_write_timeout(): the attempt fails; the port is released and
+         * a half-open request on the server is dropped with it. */
+        record_failure(net, c, PS_FAIL_ETIMEDOUT);
+        TRACE(net, c, id, "ETIMEDOUT from connect(): no SYN-ACK after %u SYN%s (%s); port "
+                          "released",
+              c->syn_retx + 1u, c->syn_retx ? "s" : "",
+              app_timeout ? "connect_timeout" : "tcp_syn_retries");
+        client_release(net, c, FALSE);
+        if (c->server_side == TCP_SYN_RECEIVED)
+            server_set(net, c, TCP_CLOSED);
+        request_end(c, FALSE);
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    c->syn_retx++;
+    c->wl->syn_retransmits->value++;
+    /* tcp_retransmit_timer(): the interval stays at the initial RTO for
+     * the first tcp_syn_linear_timeouts retransmissions and one more
+     * interval, then doubles. */
+    if (c->syn_retx > host->syn_linear)
+        c->rto = MIN(2 * c->rto, SYN_RTO_MAX);
+    TRACE(net, c, id, "no SYN-ACK: SYN retransmitted (#%u)", (unsigned)c->syn_retx);
+    syn_timer_arm(net, c, (uint32_t)id);
+    transmit_handshake(net, c, (uint32_t)id, server_gets_syn);
+}
+
+void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hold, uint32_t user,
+                    uint32_t attempt)
 {
     PsHost *host = wl->host;
-    guint e = wl->next_endpoint;
-    wl->next_endpoint = (wl->next_endpoint + 1) % wl->server->endpoints->len;
+    guint e;
+    if (endpoint >= 0) {
+        e = (guint)endpoint;
+    } else {
+        e = wl->next_endpoint;
+        wl->next_endpoint = (wl->next_endpoint + 1) % wl->server->endpoints->len;
+    }
     const PsEndpoint *ep = &g_array_index(wl->server->endpoints, PsEndpoint, e);
     PsPool *pool = ps_host_pool(net, host, pick_address(host, ep));
 
@@ -311,6 +407,10 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
     c->pool = pool;
     c->server = wl->server;
     c->endpoint = e;
+    c->hold = hold;
+    c->user = user;
+    c->attempt = attempt;
+    (attempt <= 1 ? wl->offered : wl->retried)->value++;
     c->dest = ps_pool_dest(pool->ports, &ep->address, ep->port);
     FOR_EACH_METRICS(c, m, m->attempts->value++);
 
@@ -356,6 +456,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
               bind_call ? "EADDRINUSE from bind()" : "EADDRNOTAVAIL from connect()", probes);
         c->client = TCP_CLOSED;
         c->server_side = TCP_CLOSED;
+        request_end(c, FALSE);
         conn_maybe_free(net, id);
         return;
     }
@@ -381,7 +482,17 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl)
     c->client = TCP_SYN_SENT;
     TRACE(net, c, id, "port chosen after %u probe%s%s; SYN sent", probes, probes == 1 ? "" : "s",
           reused ? " (took over a TIME_WAIT 4-tuple: tcp_tw_reuse)" : "");
-    transmit(net, c, id, server_gets_syn);
+    c->owd = wl->delay;
+    if (wl->jitter > 0)
+        c->owd += (SimTime)(sim_rng_uniform(&wl->rng) * (double)wl->jitter);
+    c->syn_start = t;
+    /* The retransmission timer costs an event per connection: armed only
+     * when a SYN may go unanswered for the initial RTO. */
+    if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL) {
+        c->rto = SYN_RTO_INITIAL;
+        syn_timer_arm(net, c, id);
+    }
+    transmit_handshake(net, c, id, server_gets_syn);
 }
 
 /* A SYN for a 4-tuple the server holds in TIME_WAIT is accepted and ends
@@ -410,23 +521,82 @@ static void server_gets_syn(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
-    recycle_server_time_wait(net, c);
-    c = conn_at(net, id);
-    server_set(net, c, TCP_SYN_RECEIVED);
-    transmit(net, c, (uint32_t)id, client_gets_synack);
+    c->inflight--;
+    /* A retransmitted SYN: answered again while half-open, ignored once
+     * the handshake is over or the client gave up. */
+    if (c->client == TCP_CLOSED ||
+        (c->server_side != TCP_CLOSED && c->server_side != TCP_SYN_RECEIVED)) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    if (c->server_side == TCP_CLOSED) {
+        recycle_server_time_wait(net, c);
+        c = conn_at(net, id);
+        server_set(net, c, TCP_SYN_RECEIVED);
+    }
+    transmit_handshake(net, c, (uint32_t)id, client_gets_synack);
+}
+
+static SimTime hold_of(PsConn *c)
+{
+    return c->hold >= 0 ? c->hold : sim_dist_sample(&c->wl->hold, &c->wl->rng);
+}
+
+/* Requests on an open connection, then idleness (docs/workloads.md): each
+ * request costs a round trip plus its service time; after the last answer
+ * the connection idles for `hold`, unless an idle timeout ends it first:
+ * the end whose timer expires first closes. A server's FIN leaves one
+ * way-delay before the client would see it, so the client sees the close
+ * exactly `idle` after its last answer either way. */
+static void plan_life(PsNetwork *net, PsConn *c, uint32_t id)
+{
+    PsWorkload *wl = c->wl;
+    SimTime busy = 0;
+    for (guint i = 0; i < wl->requests; i++)
+        busy += 2 * c->owd + sim_dist_sample(&wl->service, &wl->rng);
+    wl->requests_served->value += wl->requests;
+    SimTime idle = hold_of(c);
+    gboolean server_first = wl->server_closes;
+    SimTime cli = wl->idle_timeout, srv = c->server->idle_timeout;
+    if (srv > 0 && srv < idle && (cli == 0 || srv <= cli)) {
+        idle = srv;
+        server_first = TRUE;
+    } else if (cli > 0 && cli < idle) {
+        idle = cli;
+        server_first = FALSE;
+    }
+    if (server_first) {
+        TRACE(net, c, id, "%u request%s, then the server closes after %s idle", wl->requests,
+              wl->requests == 1 ? "" : "s", idle == srv ? "its idle timeout" : "hold");
+        sim_engine_after(net->engine, MAX(busy + idle - c->owd, c->owd), server_closes, net, id);
+    } else {
+        sim_engine_after(net->engine, busy + idle, client_closes, net, id);
+    }
 }
 
 static void client_gets_synack(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client != TCP_SYN_SENT) { /* a duplicate, or the client gave up */
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    if (c->syn_timer != SIM_EVENT_NONE) {
+        sim_engine_cancel(net->engine, c->syn_timer);
+        c->syn_timer = SIM_EVENT_NONE;
+    }
     c->client = TCP_ESTABLISHED;
     FOR_EACH_METRICS(c, m, m->successes->value++);
     TRACE(net, c, id, "SYN-ACK received: ESTABLISHED");
     transmit(net, c, (uint32_t)id, server_gets_ack);
+    if (c->wl->plan_life) {
+        plan_life(net, c, (uint32_t)id);
+        return;
+    }
     if (!c->wl->server_closes)
-        sim_engine_after(net->engine, sim_dist_sample(&c->wl->hold, &c->wl->rng), client_closes,
-                         net, id);
+        sim_engine_after(net->engine, hold_of(c), client_closes, net, id);
 }
 
 static void server_gets_ack(void *ctx, uint64_t id)
@@ -435,9 +605,8 @@ static void server_gets_ack(void *ctx, uint64_t id)
     PsConn *c = conn_at(net, id);
     /* The client may already be closing (hold 0): its FIN follows this ACK. */
     server_set(net, c, TCP_ESTABLISHED);
-    if (c->wl->server_closes)
-        sim_engine_after(net->engine, sim_dist_sample(&c->wl->hold, &c->wl->rng), server_closes,
-                         net, id);
+    if (c->wl->server_closes && !c->wl->plan_life)
+        sim_engine_after(net->engine, hold_of(c), server_closes, net, id);
 }
 
 /* --- the client closes first -------------------------------------------- */
@@ -446,6 +615,7 @@ static void client_closes(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    request_end(c, TRUE);
     if (c->pool->host->linger0) {
         TRACE(net, c, id, "close with SO_LINGER 0: RST sent, no TIME_WAIT; port released");
         client_release(net, c, FALSE);
@@ -553,6 +723,7 @@ static void client_gets_fin(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    request_end(c, TRUE);
     if (c->pool->host->linger0) {
         /* The client application closes at once with SO_LINGER {on, 0}:
          * RST, and the server skips TIME_WAIT. */

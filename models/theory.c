@@ -244,6 +244,11 @@ static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, d
         SimSchedulePoint p = {0, sim_section_rate(wl, "rate")};
         g_array_append_val(f->points, p);
     }
+    /* The fluid model follows `rate` or `schedule`: diurnal, onoff and trace
+     * arrivals are not modelled (their `rate` is the peak, or unused). */
+    double scale = sim_section_float(wl, "rate_scale");
+    for (guint i = 0; i < f->points->len; i++)
+        g_array_index(f->points, SimSchedulePoint, i).rate *= scale;
     f->poisson = strcmp(arrival, "poisson") == 0;
     f->start = sim_time_to_seconds(sim_section_duration(wl, "start"));
     f->stop = sim_section_has(wl, "stop") ? sim_time_to_seconds(sim_section_duration(wl, "stop"))

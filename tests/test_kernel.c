@@ -81,6 +81,17 @@ START_TEST(refuses_delay)
 }
 END_TEST
 
+/* Workload features the driver does not implement are refused, not
+ * replayed as something else. */
+START_TEST(refuses_workload_features)
+{
+    expect_refused("", "", "loss = 0.1", NULL, "loss");
+    expect_refused("", "", "arrival = diurnal", NULL, "arrival");
+    expect_refused("", "", "users = 3", NULL, "users");
+    expect_refused("", "idle_timeout = 5s", "", NULL, "idle_timeout");
+}
+END_TEST
+
 START_TEST(refuses_time_wait_and_names_the_scale)
 {
     expect_refused("time_wait = 30s", "", "", NULL, "--scale 2");
@@ -472,6 +483,7 @@ static Suite *refusal_suite(void)
     TCase *tc = tcase_create("refusals");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, refuses_delay);
+    tcase_add_test(tc, refuses_workload_features);
     tcase_add_test(tc, refuses_time_wait_and_names_the_scale);
     tcase_add_test(tc, refuses_ipv6);
     tcase_add_test(tc, refuses_too_fast_and_other_allocators);
