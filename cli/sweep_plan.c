@@ -15,18 +15,6 @@
 #define PLAN_FILE "sweep-plan.json"
 #define PLAN_FORMAT 1
 
-static gboolean input_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean input_error(GError **error, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    char *message = g_strdup_vprintf(format, ap);
-    va_end(ap);
-    g_set_error_literal(error, SIM_ERROR, SIM_ERROR_INPUT, message);
-    g_free(message);
-    return FALSE;
-}
 
 
 static double double_at(JsonObject *o, const char *member, double fallback)
@@ -95,7 +83,7 @@ SweepVary *sweep_vary_parse(const char *arg, GError **error)
     const char *eq = strchr(arg, '=');
     g_autofree char *key = eq ? g_strstrip(g_strndup(arg, (gsize)(eq - arg))) : NULL;
     if (key == NULL || *key == '\0' || eq[1] == '\0') {
-        input_error(error, "--vary %s: expected KEY=FROM:TO:STEP or KEY=v1,v2,... as in "
+        sim_input_error(error, "--vary %s: expected KEY=FROM:TO:STEP or KEY=v1,v2,... as in "
                            "workload.surge.rate=100/s:1000/s:100/s", arg);
         return NULL;
     }
@@ -108,7 +96,7 @@ SweepVary *sweep_vary_parse(const char *arg, GError **error)
         v->values = split_list(spec);
         for (guint i = 0; i < v->values->len; i++)
             if (*(char *)v->values->pdata[i] == '\0') {
-                input_error(error, "--vary %s: empty value in the list", arg);
+                sim_input_error(error, "--vary %s: empty value in the list", arg);
                 sweep_vary_free(v);
                 return NULL;
             }
@@ -135,7 +123,7 @@ SweepVary *sweep_vary_parse(const char *arg, GError **error)
         why = "more than 10,000 values: use a larger STEP";
     }
     if (!ok) {
-        input_error(error, "--vary %s: %s", arg, why);
+        sim_input_error(error, "--vary %s: %s", arg, why);
         sweep_vary_free(v);
         return NULL;
     }
@@ -303,7 +291,7 @@ SweepPlan *sweep_plan_new(const SimSchema *schema, const char *path,
     for (guint k = 0; k < vary->len; k++) {
         plan->points *= ((SweepVary *)vary->pdata[k])->values->len;
         if (plan->points > 100000) {
-            input_error(error, "--vary: more than 100,000 points in the grid");
+            sim_input_error(error, "--vary: more than 100,000 points in the grid");
             sweep_plan_free(plan);
             return NULL;
         }
@@ -345,7 +333,7 @@ gboolean sweep_plan_write(const SweepPlan *plan, GError **error)
 
 static gboolean bad_plan(GError **error, const char *path, const char *what)
 {
-    return input_error(error, "%s: not a portsim sweep plan (%s)", path, what);
+    return sim_input_error(error, "%s: not a portsim sweep plan (%s)", path, what);
 }
 
 SweepPlan *sweep_plan_read(const char *dir, GError **error)
@@ -354,7 +342,7 @@ SweepPlan *sweep_plan_read(const char *dir, GError **error)
     g_autoptr(JsonParser) parser = json_parser_new();
     GError *err = NULL;
     if (!json_parser_load_from_file(parser, path, &err)) {
-        input_error(error, "%s: %s (is %s a sweep folder written by `portsim sweep`?)", path,
+        sim_input_error(error, "%s: %s (is %s a sweep folder written by `portsim sweep`?)", path,
                     err->message, dir);
         g_error_free(err);
         return NULL;
@@ -436,7 +424,7 @@ gboolean sweep_run_line_parse(const char *line, char **dir, SweepRun *run, GErro
         errno = 0;
         f[i] = g_ascii_strtoull(p, &end, 10);
         if (end == p || errno || (*end != ' ' && *end != '\t') || f[i] > G_MAXUINT) {
-            return input_error(error, "run line '%s': expected RUN POINT REPLICATION SEED DIR, "
+            return sim_input_error(error, "run line '%s': expected RUN POINT REPLICATION SEED DIR, "
                                       "as printed by `portsim sweep --emit-runs`", line);
         }
         p = end;
@@ -444,7 +432,7 @@ gboolean sweep_run_line_parse(const char *line, char **dir, SweepRun *run, GErro
             p++;
     }
     if (*p == '\0')
-        return input_error(error, "run line '%s': the sweep folder is missing", line);
+        return sim_input_error(error, "run line '%s': the sweep folder is missing", line);
     run->run = (guint)f[0];
     run->point = (guint)f[1];
     run->replication = (guint)f[2];
@@ -471,7 +459,7 @@ gboolean sweep_execute_run(const SweepPlan *plan, const SimSchema *schema, const
 {
     if (run->point >= plan->points || run->replication >= plan->max_replications ||
         run->run != run->point * plan->max_replications + run->replication)
-        return input_error(error, "run %u (point %u, replication %u) is not in the plan of %s",
+        return sim_input_error(error, "run %u (point %u, replication %u) is not in the plan of %s",
                            run->run, run->point, run->replication, plan->dir);
     SimScenario *s = sweep_plan_load_point(plan, schema, run->point, error);
     if (s == NULL)
@@ -525,32 +513,32 @@ JsonNode *sweep_read_run(const SweepPlan *plan, guint run_id, GError **error)
     g_autoptr(JsonParser) parser = json_parser_new();
     GError *err = NULL;
     if (!json_parser_load_from_file(parser, path, &err)) {
-        input_error(error, "%s: %s", path, err->message);
+        sim_input_error(error, "%s: %s", path, err->message);
         g_error_free(err);
         return NULL;
     }
     JsonNode *root = json_parser_get_root(parser);
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     if (o == NULL || ps_json_object(ps_json_object(o, "summary"), "overall") == NULL) {
-        input_error(error, "%s: not a portsim run result", path);
+        sim_input_error(error, "%s: not a portsim run result", path);
         return NULL;
     }
     const char *name = ps_json_string(o, "scenario", "");
     gint64 seed = int_at(o, "seed", -1);
     const char *id = ps_json_string(o, "plan_id", "");
     if (strcmp(name, plan->name) != 0) {
-        input_error(error, "%s: from scenario '%s', not '%s': refusing to merge it", path, name,
+        sim_input_error(error, "%s: from scenario '%s', not '%s': refusing to merge it", path, name,
                     plan->name);
         return NULL;
     }
     if (seed != plan->seed) {
-        input_error(error, "%s: from seed %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT
+        sim_input_error(error, "%s: from seed %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT
                            ": refusing to merge it", path, seed, plan->seed);
         return NULL;
     }
     if (strcmp(id, plan->plan_id) != 0 ||
         int_at(o, "run", -1) != run_id) {
-        input_error(error, "%s: from another sweep plan (plan_id %.12s, expected %.12s): "
+        sim_input_error(error, "%s: from another sweep plan (plan_id %.12s, expected %.12s): "
                            "refusing to merge it", path, id, plan->plan_id);
         return NULL;
     }

@@ -30,4 +30,8 @@ uint64_t ps_alloc_flow_hash(uint64_t k0, uint64_t k1, const SimAddress *local,
  * tests can check it against the published test vectors. */
 uint64_t ps_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
+/* Appends an address to a hash input (family byte, then 4 or 16 bytes; a
+ * single 0 byte for none); returns the bytes written (at most 17). */
+size_t ps_alloc_put_address(uint8_t *buf, const SimAddress *a);
+
 #endif

@@ -73,7 +73,7 @@ uint64_t ps_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len)
 
 /* ---- the allocator ---- */
 
-static size_t append_address(uint8_t *buf, const SimAddress *a)
+size_t ps_alloc_put_address(uint8_t *buf, const SimAddress *a)
 {
     if (!a) {
         buf[0] = 0; /* no address: one marker byte, distinct from any family */
@@ -90,8 +90,8 @@ static size_t append_address(uint8_t *buf, const SimAddress *a)
 static uint64_t port_offset(const LinuxState *st, const PsAllocRequest *req)
 {
     uint8_t buf[2 * 17 + 2 + 8];
-    size_t n = append_address(buf, req->local);
-    n += append_address(buf + n, req->remote);
+    size_t n = ps_alloc_put_address(buf, req->local);
+    n += ps_alloc_put_address(buf + n, req->remote);
     buf[n++] = (uint8_t)(req->remote_port >> 8);
     buf[n++] = (uint8_t)req->remote_port;
     /* floor(now / 10 s), also for negative times */

@@ -21,24 +21,12 @@ typedef struct {
     uint32_t n;         /* Alg 2: tries; Alg 5: N, the increment bound */
 } RfcState;
 
-static size_t put_address(uint8_t *buf, const SimAddress *a)
-{
-    if (!a) {
-        buf[0] = 0; /* no address: one marker byte, distinct from any family */
-        return 1;
-    }
-    size_t n = a->family == 4 ? 4 : 16;
-    buf[0] = a->family;
-    memcpy(buf + 1, a->bytes, n);
-    return n + 1;
-}
-
 uint64_t ps_alloc_flow_hash(uint64_t k0, uint64_t k1, const SimAddress *local,
                             const SimAddress *remote, uint16_t remote_port)
 {
     uint8_t buf[2 * 17 + 2];
-    size_t n = put_address(buf, local);
-    n += put_address(buf + n, remote);
+    size_t n = ps_alloc_put_address(buf, local);
+    n += ps_alloc_put_address(buf + n, remote);
     buf[n++] = (uint8_t)(remote_port >> 8);
     buf[n++] = (uint8_t)remote_port;
     return ps_siphash24(k0, k1, buf, n);

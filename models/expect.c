@@ -103,18 +103,6 @@ struct PsExpect {
     GPtrArray *lines; /* Expectation * */
 };
 
-static gboolean input_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean input_error(GError **error, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    char *message = g_strdup_vprintf(format, ap);
-    va_end(ap);
-    g_set_error_literal(error, SIM_ERROR, SIM_ERROR_INPUT, message);
-    g_free(message);
-    return FALSE;
-}
 
 static const MetricDef *metric_find(const char *name)
 {
@@ -136,15 +124,15 @@ static gboolean parse_key(const char *key, const MetricDef **metric, char **kind
         const char *hint = sim_schema_suggest(base, metric_names, G_N_ELEMENTS(metrics));
         g_autofree char *list = g_strjoinv(", ", (char **)metric_names);
         if (hint)
-            return input_error(error, "unknown metric '%s'; did you mean '%s'?", base, hint);
-        return input_error(error, "unknown metric '%s'; known metrics: %s", base, list);
+            return sim_input_error(error, "unknown metric '%s'; did you mean '%s'?", base, hint);
+        return sim_input_error(error, "unknown metric '%s'; known metrics: %s", base, list);
     }
     if (open == NULL)
         return TRUE;
     gsize len = strlen(open);
     const char *dot = strchr(open, '.');
     if (open[len - 1] != ')' || dot == NULL || dot == open + 1 || dot + 1 >= open + len - 1)
-        return input_error(error, "expected METRIC or METRIC(KIND.NAME), as in "
+        return sim_input_error(error, "expected METRIC or METRIC(KIND.NAME), as in "
                                   "peak_utilization(host.shop)");
     *kind = g_strndup(open + 1, (gsize)(dot - open - 1));
     *name = g_strndup(dot + 1, (gsize)(open + len - 1 - dot - 1));
@@ -153,7 +141,7 @@ static gboolean parse_key(const char *key, const MetricDef **metric, char **kind
     if (!sim_schema_name_is_valid(*kind) || !sim_schema_name_is_valid(*name)) {
         g_clear_pointer(kind, g_free);
         g_clear_pointer(name, g_free);
-        return input_error(error, "expected METRIC or METRIC(KIND.NAME), as in "
+        return sim_input_error(error, "expected METRIC or METRIC(KIND.NAME), as in "
                                   "peak_utilization(host.shop)");
     }
     return TRUE;
@@ -204,7 +192,7 @@ static gboolean parse_bound(const MetricDef *metric, const char *text, double *o
             [UNIT_RATE] = "a rate (450/s or 450)",
             [UNIT_NUMBER] = "a number (1.5)",
         };
-        input_error(error, "bound '%s' of %s: expected %s%s%s", text, metric->name,
+        sim_input_error(error, "bound '%s' of %s: expected %s%s%s", text, metric->name,
                     forms[metric->unit], err ? ": " : "", err ? err->message : "");
         g_clear_error(&err);
     }
@@ -228,7 +216,7 @@ static gboolean parse_value(const MetricDef *metric, const char *value, Op *op, 
             *bound_text = g_steal_pointer(&rest);
         return TRUE;
     }
-    return input_error(error, "expected a comparison and a bound: <= 0.001, < 5, >= 10m, > 0, "
+    return sim_input_error(error, "expected a comparison and a bound: <= 0.001, < 5, >= 10m, > 0, "
                               "== 0; got '%s'", text);
 }
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "html.h"
-#include "output.h"
 #include "report.h"
 
 static double num(JsonObject *o, const char *name)

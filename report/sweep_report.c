@@ -2,7 +2,6 @@
 #include <math.h>
 
 #include "html.h"
-#include "output.h"
 #include "report.h"
 
 static double num(JsonObject *o, const char *name)

@@ -42,18 +42,6 @@ static const char SOURCE_DEFAULT[] = "default";
 
 /* ---- errors ---- */
 
-static gboolean fail(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean fail(GError **error, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    char *message = g_strdup_vprintf(format, ap);
-    va_end(ap);
-    g_set_error_literal(error, SIM_ERROR, SIM_ERROR_INPUT, message);
-    g_free(message);
-    return FALSE;
-}
 
 /* "FILE:LINE: [label] key: ", leaving out what is unknown. */
 static char *location(const SimScenario *sc, guint line, const char *label, const char *key)
@@ -73,7 +61,7 @@ static gboolean fail_at(const SimScenario *sc, guint line, const char *label, co
                         GError **error, const char *detail)
 {
     char *where = location(sc, line, label, key);
-    fail(error, "%s%s", where, detail);
+    sim_input_error(error, "%s%s", where, detail);
     g_free(where);
     return FALSE;
 }
@@ -109,7 +97,7 @@ gboolean sim_section_error(const SimSection *section, const char *key, GError **
     char *detail = g_strdup_vprintf(format, ap);
     va_end(ap);
     char *where = key_location(section, key);
-    fail(error, "%s%s", where, detail);
+    sim_input_error(error, "%s%s", where, detail);
     g_free(where);
     g_free(detail);
     return FALSE;
@@ -474,7 +462,7 @@ static gboolean load_text(SimScenario *sc, const char *data, GError **error)
         ok = fail_at(sc, idx.bad_line, NULL, NULL, error, err->message);
         g_error_free(err);
     } else if (idx.duplicate) {
-        ok = fail(error, "%s", idx.duplicate);
+        ok = sim_input_error(error, "%s", idx.duplicate);
     } else {
         char **groups = g_key_file_get_groups(kf, NULL);
         for (guint i = 0; ok && groups[i]; i++)
@@ -508,7 +496,7 @@ static void add_missing_unnamed(SimScenario *sc)
 
 static gboolean bad_override(const char *arg, GError **error, const char *detail)
 {
-    return fail(error, "--set %s: %s", arg, detail);
+    return sim_input_error(error, "--set %s: %s", arg, detail);
 }
 
 static char *section_hint(const SimScenario *sc, const char *kind, const char *label)
@@ -828,13 +816,13 @@ SimScenario *sim_scenario_load_file(const SimSchema *schema, const char *name,
     if (!g_file_get_contents(path, &data, &len, &err)) {
         /* GLib's message repeats the path; keep only the reason after it. */
         const char *reason = g_strrstr(err->message, ": ");
-        fail(error, "cannot read %s: %s", path, reason ? reason + 2 : err->message);
+        sim_input_error(error, "cannot read %s: %s", path, reason ? reason + 2 : err->message);
         g_error_free(err);
         return NULL;
     }
     SimScenario *sc = NULL;
     if (memchr(data, '\0', len))
-        fail(error, "%s: not a text file (it contains a NUL byte)", path);
+        sim_input_error(error, "%s: not a text file (it contains a NUL byte)", path);
     else
         sc = load(schema, data, path, overrides, error);
     g_free(data);

@@ -13,4 +13,8 @@ typedef enum {
     SIM_ERROR_RUNTIME, /* I/O or run-time failure: exit 1 */
 } SimErrorCode;
 
+/* Sets a SIM_ERROR_INPUT error from a printf format; returns FALSE so a
+ * parser can `return sim_input_error(error, ...)`. */
+gboolean sim_input_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
 #endif

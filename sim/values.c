@@ -11,22 +11,10 @@
 #include "sim_error.h"
 
 /* Every failure here is bad input, hence one code. Returns FALSE so callers
- * can write `return fail(...)`. */
-static gboolean fail(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean fail(GError **error, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    char *message = g_strdup_vprintf(format, args);
-    va_end(args);
-    g_set_error_literal(error, SIM_ERROR, SIM_ERROR_INPUT, message);
-    g_free(message);
-    return FALSE;
-}
+ * can write `return sim_input_error(...)`. */
 
 /* `error` must be in scope. */
-#define FAIL(...) fail(error, __VA_ARGS__)
+#define FAIL(...) sim_input_error(error, __VA_ARGS__)
 
 static const char DURATION_HELP[] = "expected a duration such as 60s, 250ms, 2m or 1h";
 static const char RATE_HELP[] = "expected a rate such as 500/s, 30k/s or 120/m";
