@@ -136,6 +136,20 @@ static const SimKeyDef monitor_keys[] = {
      "time before that pool's first failure; plots mark the first alert."},
 };
 
+/* The capacity keys, shared with [lb] (its frontend is a server). */
+#define PS_SERVER_CAPACITY_KEYS                                                                 \
+    {"backlog", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,                                         \
+     "Half-open (SYN_RECEIVED) connections the listener holds at most, and the accept queue "   \
+     "beyond max_connections: a SYN arriving when either is full is dropped without answer "    \
+     "(Linux tcp_conn_request(): inet_csk_reqsk_queue_is_full / sk_acceptq_is_full, without "   \
+     "syncookies), and the client retransmits it on its schedule or times out. Counted as "      \
+     "syn_drops. Linux caps the listen() backlog at net.core.somaxconn, 4096 since 5.4. Unset: " \
+     "unlimited."},                                                                              \
+    {"max_connections", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,                                 \
+     "Connections the application serves at once (HAProxy maxconn, nginx worker_connections): " \
+     "beyond it new connections wait in the accept queue (`backlog` entries) and past that "    \
+     "their SYNs are dropped. Unset: unlimited."}
+
 static const SimKeyDef server_keys[] = {
     {"addresses", SIM_TYPE_ADDRESSES, NULL, NULL, "65536", NULL, SIM_KEY_REQUIRED,
      "Addresses the server listens on; each (address, port) is one destination."},
@@ -148,14 +162,17 @@ static const SimKeyDef server_keys[] = {
      "The server closes a connection idle this long (a keepalive timeout): when it is "
      "shorter than a connection's `hold` (its idle time after the last request), the server "
      "closes first and holds the TIME_WAIT. Unset: never."},
+    PS_SERVER_CAPACITY_KEYS,
 };
 
 static const SimKeyDef workload_keys[] = {
     {"host", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "host", SIM_KEY_REQUIRED,
      "The client host that opens the connections: \"shop\" or \"host shop\"."},
-    {"target", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "server", SIM_KEY_REQUIRED,
-     "Where the connections go: \"server api\". A server with several addresses or ports "
-     "is used in turn, so 4-tuple sharing applies across them."},
+    {"target", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "server|lb",
+     SIM_KEY_REQUIRED | SIM_KEY_BARE_FIRST,
+     "Where the connections go: \"server api\" (or just \"api\"), or a load balancer, "
+     "\"lb front\". A target with several addresses or ports is used in turn, so 4-tuple "
+     "sharing applies across them."},
     {"arrival", SIM_TYPE_ENUM, "constant", NULL, NULL,
      "constant|poisson|schedule|diurnal|onoff|trace", 0,
      "constant: evenly paced at `rate`; poisson: exponential gaps at `rate`, or following "
@@ -245,6 +262,80 @@ static const SimKeyDef workload_keys[] = {
      "When it stops; defaults to the scenario's duration."},
 };
 
+static const SimKeyDef lb_keys[] = {
+    {"addresses", SIM_TYPE_ADDRESSES, NULL, NULL, "65536", NULL, SIM_KEY_REQUIRED,
+     "The frontend (virtual) addresses clients connect to."},
+    {"ports", SIM_TYPE_RANGE_LIST, NULL, "1", "65535", NULL, SIM_KEY_REQUIRED,
+     "The frontend ports, e.g. \"443\"."},
+    {"mode", SIM_TYPE_ENUM, "proxy", NULL, NULL, "proxy|l4", 0,
+     "proxy: a full (L7) proxy that terminates the client connection and opens its own "
+     "connection to the chosen backend from the ephemeral ports of its `host` (HAProxy, nginx, "
+     "Envoy; ports.md §6.1); it answers the client's SYN once that backend connection is up "
+     "(or taken from the keepalive pool) and refuses it with RST when connect() fails. l4: "
+     "pass-through; the client's 4-tuple reaches the backend chosen at SYN arrival; the "
+     "balancer keeps flow counts but uses no ports (ports.md §6.1, first row)."},
+    {"backends", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, SIM_KEY_REQUIRED,
+     "The servers behind it, a comma-separated list: \"server a, server b\" or \"a, b\". Each "
+     "endpoint (address, port) of a backend is one destination of the proxy's 4-tuples; a "
+     "backend with several endpoints is used in turn."},
+    {"algorithm", SIM_TYPE_ENUM, "round-robin", NULL, NULL,
+     "round-robin|weighted-round-robin|least-connections|random|power-of-two|source-hash|"
+     "consistent-hash",
+     0,
+     "How a backend is chosen for a new client connection: in turn; smooth weighted round "
+     "robin (nginx); the fewest connections in use per weight (ties in turn, HAProxy "
+     "leastconn); weighted random; the lighter of two random backends; a hash of the client "
+     "address modulo the backends up; Maglev consistent hashing of the client address and port "
+     "(table of 65537, Envoy's default; about 1/N of flows move when a backend leaves)."},
+    {"weights", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
+     "Integer weights in `backends` order, \"3, 1\" (default: all 1). Used by weighted round "
+     "robin, least-connections, random, power-of-two and consistent-hash."},
+    {"host", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "host", 0,
+     "mode = proxy (required there): the [host] describing the proxy's own stack: its "
+     "`addresses` are the source addresses of backend connections (HAProxy `source`, nginx "
+     "`proxy_bind`; one pool each), with its ephemeral_range, allocator, time_wait, "
+     "tcp_tw_reuse, linger0 (HAProxy `option nolinger`) and SYN retries. Its summary and plots "
+     "show the proxy's port use per source address and backend destination."},
+    {"backend_closer", SIM_TYPE_ENUM, "proxy", NULL, NULL, "proxy|backend", 0,
+     "Who closes a backend connection first when it is done, and so who holds its TIME_WAIT: "
+     "the proxy (in the proxy host's pools: the classic proxy exhaustion) or the backend "
+     "(haproxy/haproxy#1520: \"the server must close first\"; ports.md §3.8). The client "
+     "leg's closer is the workload's `closer` (server there means the proxy)."},
+    {"keepalive", SIM_TYPE_ENUM, "off", NULL, NULL, "off|pool", 0,
+     "off: one new backend connection per client connection (nginx before 1.29.7 without "
+     "`keepalive`, HAProxy `http-reuse never`). pool: a backend connection freed by its client "
+     "connection waits idle in a per-backend pool and serves the next client connection "
+     "instead of a new connect() (nginx `keepalive N`, HAProxy pool-max-conn; ports.md §6.2, "
+     "§6.3)."},
+    {"keepalive_pool", SIM_TYPE_INT, "32", "1", "1M", NULL, 0,
+     "Idle connections kept per backend; past it the least recently used is closed. 32 is "
+     "nginx 1.29.7's default upstream keepalive (ports.md §6.3)."},
+    {"keepalive_idle_timeout", SIM_TYPE_DURATION, "60s", "1ms", "1d", NULL, 0,
+     "An idle pooled connection is closed after this long (nginx keepalive_timeout, default "
+     "60 s; ports.md §6.3)."},
+    {"keepalive_max_requests", SIM_TYPE_INT, "1000", "1", "1G", NULL, 0,
+     "Requests one backend connection serves before it is closed instead of pooled (nginx "
+     "keepalive_requests, default 1000 since 1.19.10; ports.md §6.3). A client connection "
+     "counts as its workload's `requests` (at least 1)."},
+    {"backend_delay", SIM_TYPE_DURATION, "0s", "0s", "10s", NULL, 0,
+     "One-way delay between the proxy and its backends."},
+    {"connect_timeout", SIM_TYPE_DURATION, NULL, "1ms", "1h", NULL, 0,
+     "The proxy's backend connect() timeout (HAProxy `timeout connect`); defaults to its "
+     "host's connect_timeout, else the SYN retries end the attempt."},
+    {"down_at", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
+     "Backends failing during the run, \"NAME@TIME\" pairs: \"a@30s, b@2m\". From then the "
+     "balancer no longer chooses them (health checks are assumed to notice at once) and their "
+     "idle pooled connections are closed; connections in use finish."},
+    {"up_at", SIM_TYPE_STRING, NULL, NULL, NULL, NULL, 0,
+     "Backends coming back, \"NAME@TIME\" pairs: \"a@90s\"."},
+    {"time_wait", SIM_TYPE_DURATION, "60s", "0s", "1h", NULL, 0,
+     "TIME_WAIT of the frontend side when the proxy closes a client connection first "
+     "(workload closer = server); Linux: 60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h)."},
+    {"idle_timeout", SIM_TYPE_DURATION, NULL, "1ms", "30d", NULL, 0,
+     "The proxy closes a client connection idle this long (as a server's idle_timeout)."},
+    PS_SERVER_CAPACITY_KEYS,
+};
+
 #define N_KEYS(a) (G_N_ELEMENTS(a))
 
 static const SimSectionDef sections[] = {
@@ -261,6 +352,9 @@ static const SimSectionDef sections[] = {
     {"monitor", TRUE, "A utilization alert on a host's port pools: when it would have fired "
      "and how much warning it gives before the first failure.",
      monitor_keys, N_KEYS(monitor_keys)},
+    {"lb", TRUE, "A load balancer or proxy in front of servers: workloads target it with "
+     "`target = lb NAME`.",
+     lb_keys, N_KEYS(lb_keys)},
 };
 
 static const char *const linux_pairs[] = {

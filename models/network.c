@@ -1,5 +1,6 @@
 /* Building the network from a scenario and wiring its metrics. */
 #include "network_internal.h"
+#include "lb.h"
 #include "theory.h"
 
 #include <math.h>
@@ -7,7 +8,7 @@
 #include "sim_error.h"
 
 static const char *const fail_names[PS_FAIL_N] = {"EADDRNOTAVAIL", "EADDRINUSE",
-                                                    "ETIMEDOUT"};
+                                                    "ETIMEDOUT", "ECONNREFUSED"};
 
 const char *ps_fail_reason_name(PsFailReason reason)
 {
@@ -305,7 +306,17 @@ static PsServer *server_new(PsNetwork *net, SimSection *sec, GError **error)
     s->time_wait_gauge = gauge(stats, s->name, "time_wait");
     s->tw_index = g_hash_table_new(ps_tw_key_hash, g_direct_equal);
     s->tw_recycled = counter(stats, s->name, "tw_recycled");
+    s->backlog = sim_section_has(sec, "backlog") ? sim_section_int(sec, "backlog") : 0;
+    s->max_connections =
+        sim_section_has(sec, "max_connections") ? sim_section_int(sec, "max_connections") : 0;
+    s->may_drop_syn = s->backlog > 0 || s->max_connections > 0;
+    s->syn_drops = counter(stats, s->name, "syn_drops");
     return s;
+}
+
+PsServer *ps_server_new(PsNetwork *net, SimSection *sec, GError **error)
+{
+    return server_new(net, sec, error);
 }
 
 void ps_network_set_trace(PsNetwork *net, PsTraceLog *log) { net->trace = log; }
@@ -535,6 +546,7 @@ static void register_columns(PsNetwork *net)
         sim_series_add_gauge(series, c_est, s->established);
         sim_series_add_gauge(series, c_tw, s->time_wait_gauge);
     }
+    ps_lb_register_columns(net, series);
     for (guint i = 0; i < net->workloads->len; i++) {
         PsWorkload *wl = net->workloads->pdata[i];
         add_columns(series, &wl->m, FALSE);
@@ -555,6 +567,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
     net->workloads = g_ptr_array_new();
     net->listeners = g_ptr_array_new_with_free_func(g_free);
     net->monitors = g_ptr_array_new_with_free_func((GDestroyNotify)ps_monitor_free);
+    net->lbs = g_ptr_array_new_with_free_func((GDestroyNotify)ps_lb_free);
     net->conns = g_array_new(FALSE, TRUE, sizeof(PsConn));
     net->free_conns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     ps_metrics_init(&net->total, sim_engine_stats(engine), "total");
@@ -570,6 +583,11 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
             g_ptr_array_add(net->hosts, host_new(net, sec, &local));
         else if (g_strcmp0(sim_section_kind(sec), "server") == 0)
             g_ptr_array_add(net->servers, server_new(net, sec, &local));
+    }
+    for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
+        SimSection *sec = sim_scenario_section_at(scenario, i);
+        if (g_strcmp0(sim_section_kind(sec), "lb") == 0)
+            g_ptr_array_add(net->lbs, ps_lb_new(net, sec, &local));
     }
     for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
         SimSection *sec = sim_scenario_section_at(scenario, i);
@@ -622,6 +640,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
         }
         g_hash_table_destroy(seen);
     }
+    ps_lb_finish(net);
     for (guint i = 0; i < net->hosts->len; i++)
         sim_gauge_add(net->total.free_ports, 0,
                       ((PsHost *)net->hosts->pdata[i])->m.free_ports->value);
@@ -642,6 +661,7 @@ void ps_network_free(PsNetwork *net)
     g_ptr_array_free(net->workloads, TRUE);
     g_ptr_array_free(net->listeners, TRUE);
     g_ptr_array_free(net->monitors, TRUE);
+    g_ptr_array_free(net->lbs, TRUE);
     ps_timeline_free(net);
     g_ptr_array_free(net->servers, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
@@ -695,6 +715,7 @@ void ps_network_start(PsNetwork *net)
         ps_network_arrival_resume(wl);
     }
     ps_timeline_start(net);
+    ps_lb_start(net);
 }
 
 void ps_network_totals(const PsNetwork *net, PsTotals *out)

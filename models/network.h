@@ -12,6 +12,7 @@ typedef enum {
     PS_FAIL_EADDRNOTAVAIL, /* connect() found no free 4-tuple */
     PS_FAIL_EADDRINUSE,    /* bind(addr, 0) found no free port */
     PS_FAIL_ETIMEDOUT,     /* no SYN-ACK within the SYN retries or connect_timeout */
+    PS_FAIL_ECONNREFUSED,  /* RST to the SYN: a proxy with no backend connection */
     PS_FAIL_N,
 } PsFailReason;
 

@@ -29,6 +29,7 @@ typedef struct {
 } PsMetrics;
 
 typedef struct PsHost PsHost;
+typedef struct PsLb PsLb; /* lb.h */
 
 typedef struct {
     PsHost *host;
@@ -110,6 +111,14 @@ typedef struct {
     GHashTable *tw_index;
     SimCounter *tw_recycled;
     SimTime idle_timeout; /* closes a connection idle this long; 0: never */
+    /* Capacity and load balancing (lb.c): SYNs pass ps_lb_server_syn()
+     * when may_drop_syn. */
+    PsLb *lb;               /* an [lb]'s frontend; NULL for a [server] */
+    gboolean may_drop_syn;
+    gint64 backlog;         /* half-open connections at most; 0: unlimited */
+    gint64 max_connections; /* accepted connections at most, plus backlog queued */
+    gint64 syn_received;    /* half-open connections now */
+    SimCounter *syn_drops;
 } PsServer;
 
 /* What a client does when an attempt fails (users.c). */
@@ -163,6 +172,7 @@ typedef struct {
     guint next_endpoint;
     PsMetrics m;
     PsNetwork *net;
+    PsLb *lb; /* the internal workload of a proxy's backend connections */
 } PsWorkload;
 
 /* TCP states of one side of a connection (RFC 793 names). */
@@ -203,6 +213,8 @@ typedef struct {
     uint32_t user;         /* the closed-loop slot, or PS_OPEN_LOOP */
     uint32_t attempt;      /* 1 for a request's first attempt */
     gboolean ended;        /* the request's end was reported (users.c) */
+    uint32_t peer;         /* lb frontend: backend conn id + 1 (proxy), backend + 1 (l4) */
+    uint8_t lb_wait;       /* lb frontend: SYN_RECEIVED until the backend answers */
 } PsConn;
 
 struct PsNetwork {
@@ -213,6 +225,8 @@ struct PsNetwork {
     GPtrArray *workloads; /* PsWorkload* */
     GPtrArray *listeners; /* PsListener* */
     GPtrArray *monitors;  /* PsMonitor* */
+    GPtrArray *lbs;       /* PsLb* */
+    uint32_t last_conn;   /* the most recent connection record taken */
     GPtrArray *changes;   /* [timeline] changes, in time order (timeline.c) */
     GArray *conns;        /* PsConn slab */
     GArray *free_conns;   /* uint32 indices */
@@ -307,6 +321,15 @@ guint ps_tw_key_hash(gconstpointer key);
  * (< 0: drawn from the workload's distribution). */
 void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hold, uint32_t user,
                     uint32_t attempt);
+
+/* tcp.c, for lb.c: answer a deferred SYN; refuse it with RST (the client
+ * fails with ECONNREFUSED); close an established connection from one side
+ * (an event now). */
+void ps_tcp_synack(PsNetwork *net, uint32_t id);
+void ps_tcp_refuse(PsNetwork *net, uint32_t id);
+void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side);
+/* network.c: a [server]-like entity from sec (the frontend of an [lb]). */
+PsServer *ps_server_new(PsNetwork *net, SimSection *sec, GError **error);
 
 /* users.c: retry policies and closed-loop users. */
 gboolean ps_retry_parse(const char *text, PsRetry *out, GError **error);

@@ -1,5 +1,6 @@
 /* summary.json: what a planner reads first and what a CI gates on. */
 #include "network_internal.h"
+#include "lb.h"
 
 #include <math.h>
 
@@ -232,6 +233,8 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
+
+    ps_lb_summary(net, b, duration_s);
 
     /* Invariant 2 of DESIGN.md, checked on every run. */
     PsTotals t;

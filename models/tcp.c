@@ -7,6 +7,7 @@
  * sends RST and nobody enters TIME_WAIT. The client's port is held from the
  * moment the SYN is sent until its side is CLOSED. */
 #include "network_internal.h"
+#include "lb.h"
 
 #include <string.h>
 
@@ -30,6 +31,7 @@ static uint32_t conn_new(PsNetwork *net)
     c->live = TRUE;
     c->serial = net->n_attempts++;
     net->live_conns++;
+    net->last_conn = id;
     return id;
 }
 
@@ -80,6 +82,7 @@ static void client_gets_fin(void *ctx, uint64_t id);
 static void server_gets_ackfin(void *ctx, uint64_t id);
 static void client_gets_last_ack(void *ctx, uint64_t id);
 static void server_gets_rst(void *ctx, uint64_t id);
+static void client_gets_rst(void *ctx, uint64_t id);
 
 /* The segment an event delivers, as the client's side of the link sees
  * it: what the client sends, when it sends it; what it receives, when it
@@ -104,6 +107,7 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
         {server_gets_ackfin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 2},
         {client_gets_last_ack, FALSE, PS_TCP_ACK, is + 2, ic + 2},
         {server_gets_rst, TRUE, PS_TCP_RST, ic + 1, 0},
+        {client_gets_rst, FALSE, PS_TCP_RST | PS_TCP_ACK, 0, ic + 1},
     };
     for (guint i = 0; i < G_N_ELEMENTS(table); i++) {
         if (table[i].h != deliver)
@@ -181,6 +185,8 @@ static void record_failure(PsNetwork *net, PsConn *c, PsFailReason reason)
         if (m->first_failure == SIM_TIME_NEVER)
             m->first_failure = t;
     });
+    if (c->wl->lb) /* a proxy's backend connect() failed */
+        ps_lb_backend_failed(net, (uint32_t)(c - conn_at(net, 0)), reason);
 }
 
 static void observe_port(PsNetwork *net, const PsConn *c, gboolean take)
@@ -232,7 +238,11 @@ static void server_set(PsNetwork *net, PsConn *c, PsTcpState state)
         sim_gauge_add(c->server->time_wait_gauge, t, d);
         sim_gauge_add(net->server_time_wait, t, d);
     }
+    if ((old == TCP_SYN_RECEIVED) != (state == TCP_SYN_RECEIVED))
+        c->server->syn_received += state == TCP_SYN_RECEIVED ? 1 : -1;
     c->server_side = state;
+    if (c->server->lb && old != state)
+        ps_lb_server_state(net, (uint32_t)(c - conn_at(net, 0)), old, state);
 }
 
 /* --- segments arriving at the server ------------------------------------ */
@@ -321,6 +331,8 @@ static void request_end(PsConn *c, gboolean ok)
     if (c->ended)
         return;
     c->ended = TRUE;
+    if (c->wl->lb) /* a proxy's backend connection: lb.c follows it */
+        return;
     ps_request_ended(c->wl, c->user, c->attempt, ok);
 }
 
@@ -488,7 +500,8 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     c->syn_start = t;
     /* The retransmission timer costs an event per connection: armed only
      * when a SYN may go unanswered for the initial RTO. */
-    if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL) {
+    if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL ||
+        c->server->may_drop_syn) {
         c->rto = SYN_RTO_INITIAL;
         syn_timer_arm(net, c, id);
     }
@@ -524,15 +537,32 @@ static void server_gets_syn(void *ctx, uint64_t id)
     c->inflight--;
     /* A retransmitted SYN: answered again while half-open, ignored once
      * the handshake is over or the client gave up. */
-    if (c->client == TCP_CLOSED ||
+    if (c->client == TCP_CLOSED || c->lb_wait ||
         (c->server_side != TCP_CLOSED && c->server_side != TCP_SYN_RECEIVED)) {
         conn_maybe_free(net, (uint32_t)id);
         return;
     }
     if (c->server_side == TCP_CLOSED) {
+        /* A full backlog, or a load balancer choosing a backend (lb.c). */
+        PsSynVerdict v = c->server->may_drop_syn ? ps_lb_server_syn(net, (uint32_t)id)
+                                                 : PS_SYN_ACCEPT;
+        c = conn_at(net, id);
+        if (v == PS_SYN_DROP) {
+            TRACE(net, c, id, "SYN dropped by the server: backlog full");
+            conn_maybe_free(net, (uint32_t)id);
+            return;
+        }
+        if (v == PS_SYN_REFUSE) {
+            ps_tcp_refuse(net, (uint32_t)id);
+            return;
+        }
         recycle_server_time_wait(net, c);
         c = conn_at(net, id);
         server_set(net, c, TCP_SYN_RECEIVED);
+        if (v == PS_SYN_DEFER) {
+            c->lb_wait = 1;
+            return;
+        }
     }
     transmit_handshake(net, c, (uint32_t)id, client_gets_synack);
 }
@@ -591,6 +621,10 @@ static void client_gets_synack(void *ctx, uint64_t id)
     FOR_EACH_METRICS(c, m, m->successes->value++);
     TRACE(net, c, id, "SYN-ACK received: ESTABLISHED");
     transmit(net, c, (uint32_t)id, server_gets_ack);
+    if (c->wl->lb) { /* a proxy's backend connection: its proxy decides its life */
+        ps_lb_backend_established(net, (uint32_t)id);
+        return;
+    }
     if (c->wl->plan_life) {
         plan_life(net, c, (uint32_t)id);
         return;
@@ -769,6 +803,56 @@ static void server_time_wait_ends(void *ctx, uint64_t id)
         server_set(net, c, TCP_CLOSED);
     }
     conn_maybe_free(net, (uint32_t)id);
+}
+
+/* --- load balancers (lb.c) ------------------------------------------------ */
+
+void ps_tcp_synack(PsNetwork *net, uint32_t id)
+{
+    PsConn *c = conn_at(net, id);
+    c->lb_wait = 0;
+    if (c->client == TCP_SYN_SENT && c->server_side == TCP_SYN_RECEIVED)
+        transmit_handshake(net, c, id, client_gets_synack);
+}
+
+void ps_tcp_refuse(PsNetwork *net, uint32_t id)
+{
+    PsConn *c = conn_at(net, id);
+    c->lb_wait = 0;
+    if (c->server_side != TCP_CLOSED)
+        server_set(net, c, TCP_CLOSED);
+    c = conn_at(net, id);
+    if (net->pcap)
+        capture(net, c, id, client_gets_rst);
+    c->inflight++; /* pins the record until the RST lands */
+    sim_engine_after(net->engine, c->owd, client_gets_rst, net, id);
+}
+
+/* RST in answer to a SYN: connect() fails with ECONNREFUSED. */
+static void client_gets_rst(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client != TCP_SYN_SENT) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    if (c->syn_timer != SIM_EVENT_NONE) {
+        sim_engine_cancel(net->engine, c->syn_timer);
+        c->syn_timer = SIM_EVENT_NONE;
+    }
+    record_failure(net, c, PS_FAIL_ECONNREFUSED);
+    c = conn_at(net, id);
+    TRACE(net, c, id, "RST received: ECONNREFUSED from connect(); port released");
+    client_release(net, c, FALSE);
+    request_end(c, FALSE);
+    conn_maybe_free(net, (uint32_t)id);
+}
+
+void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side)
+{
+    sim_engine_after(net->engine, 0, client_side ? client_closes : server_closes, net, id);
 }
 
 /* --- a service binding a fixed port on the client host ------------------ */

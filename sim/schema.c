@@ -279,13 +279,16 @@ static gboolean parse_reference(const SimKeyDef *key, const char *text, SimValue
 {
     char **words = g_regex_split_simple("\\s+", text, 0, 0);
     guint n = g_strv_length(words);
-    gboolean single = key->choices != NULL && strchr(key->choices, '|') == NULL;
+    gboolean single = key->choices != NULL &&
+                      (strchr(key->choices, '|') == NULL || (key->flags & SIM_KEY_BARE_FIRST));
+    g_autofree char *first =
+        key->choices ? g_strndup(key->choices, strcspn(key->choices, "|")) : NULL;
     char *kind = NULL, *name = NULL;
     if (n == 2) {
         kind = words[0];
         name = words[1];
     } else if (n == 1 && single && *words[0] != '\0') {
-        kind = (char *)key->choices;
+        kind = first;
         name = words[0];
     }
     gboolean ok = kind != NULL && sim_schema_reference_allows(key, kind) &&

@@ -30,6 +30,9 @@ typedef enum {
 typedef enum {
     SIM_KEY_OPTIONAL = 0, /* may be absent when default is NULL */
     SIM_KEY_REQUIRED = 1 << 0,
+    /* REFERENCE with several kinds: a bare NAME names the first kind
+     * ("api" for "server|lb"); without it only "KIND NAME" is accepted. */
+    SIM_KEY_BARE_FIRST = 1 << 1,
 } SimKeyFlags;
 
 typedef struct {
