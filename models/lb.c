@@ -20,6 +20,7 @@
 #include "lb.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "sim_error.h"
@@ -52,14 +53,20 @@ static guint backend_index(PsLb *lb, const PsServer *s)
 
 static SimTime now(PsNetwork *net) { return sim_engine_now(net->engine); }
 
-static void trace(PsNetwork *net, const PsConn *c, const char *fmt, const char *a, guint n)
+static void trace(PsNetwork *net, const PsConn *c, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void trace(PsNetwork *net, const PsConn *c, const char *fmt, ...)
 {
     if (!net->trace)
         return;
     const PsEndpoint *ep = &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
     PsTraceSubject s = {c->pool->host->name, c->serial, &c->pool->address,
                         c->port,             &ep->address, ep->port};
-    ps_trace_log_event(net->trace, now(net), &s, fmt, a, n);
+    va_list args;
+    va_start(args, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, args);
+    va_end(args);
+    ps_trace_log_event(net->trace, now(net), &s, "%s", text);
 }
 
 /* --- building ------------------------------------------------------------ */
@@ -406,8 +413,8 @@ static void open_backend(void *ctx, uint64_t fid)
     if (b->wl == lb->wl && b->user == (uint32_t)fid && b->client == TCP_SYN_SENT && c->lb_wait) {
         c->peer = bid + 1;
         b->attempt = 0;
-        trace(net, b, "proxy opened backend connection to server %s for a client (%u)",
-              be->server->name, (guint)fid);
+        trace(net, b, "proxy opened backend connection to server %s for client connection #%" G_GUINT64_FORMAT,
+              be->server->name, c->serial);
     }
 }
 
@@ -479,13 +486,13 @@ PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id)
                               lb->load);
     if (i < 0) {
         lb->drops[PS_LB_DROP_NO_BACKEND]->value++;
-        trace(net, c, "no backend up%s: refused (%u)", "", 0);
+        trace(net, c, "no backend up: refused with RST");
         return PS_SYN_REFUSE;
     }
     PsLbBackend *be = backend_at(lb, (guint)i);
     be->chosen->value++;
-    trace(net, c, "backend chosen: server %s (%u connections in use)", be->server->name,
-          (guint)lb->load[i]);
+    trace(net, c, "backend chosen: server %s (%" G_GUINT64_FORMAT " connections in use)",
+          be->server->name, lb->load[i]);
     if (!lb->proxy) {
         c->peer = (uint32_t)i + 1; /* counted when accepted */
         return PS_SYN_ACCEPT;
@@ -502,6 +509,9 @@ PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id)
         be->reused->value++;
         lb->backend_reused->value++;
         lb->backend_requests->value++;
+        trace(net, b, "proxy reuses pooled backend connection (%u requests so far) for client "
+                      "connection #%" G_GUINT64_FORMAT,
+              b->attempt, c->serial);
         return PS_SYN_ACCEPT;
     }
     /* Connections are never created inside a TCP handler: an event now. */

@@ -43,6 +43,7 @@ char *ps_report_verdict(JsonNode *summary)
     const char *worst_host = NULL, *worst_addr = NULL;
     double first = INFINITY, busiest = 0;
     gint64 capacity = 0, dests = 0;
+    gboolean worst_out_of_ports = FALSE;
     for (guint h = 0; h < json_array_get_length(hosts); h++) {
         JsonObject *host = json_array_get_object_element(hosts, h);
         JsonArray *pools = json_object_get_array_member(host, "pools");
@@ -52,7 +53,16 @@ char *ps_report_verdict(JsonNode *summary)
             double util = member_double(pool, "peak_port_utilization");
             if (!isnan(util) && util > busiest)
                 busiest = util;
-            if (!isnan(f) && f < first) {
+            /* A pool that ran out of ports explains a failure; one whose
+             * failures were timeouts or refusals (a proxy's clients) is the
+             * answer only when no pool ran out. */
+            JsonObject *why = json_object_get_object_member(pool, "failures_by_reason");
+            gboolean out_of_ports = json_object_get_int_member(why, "EADDRNOTAVAIL") +
+                                        json_object_get_int_member(why, "EADDRINUSE") >
+                                    0;
+            if (!isnan(f) && (out_of_ports > worst_out_of_ports ||
+                              (out_of_ports == worst_out_of_ports && f < first))) {
+                worst_out_of_ports = out_of_ports;
                 first = f;
                 worst_host = json_object_get_string_member(host, "name");
                 worst_addr = json_object_get_string_member(pool, "address");
