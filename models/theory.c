@@ -232,7 +232,10 @@ static gboolean tw_reuse_applies(const SimScenario *sc, SimSection *host, SimSec
                                        any_loopback(sim_section_addresses(server, "addresses"))));
 }
 
-static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, double duration)
+/* lb: the backend leg of a workload through a proxy [lb] whose host is
+ * `host` (NULL: the workload's own connections). */
+static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, double duration,
+                      SimSection *lb)
 {
     Flow *f = g_new0(Flow, 1);
     const char *arrival = sim_section_text(wl, "arrival");
@@ -258,6 +261,14 @@ static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, d
     gboolean server_closes = strcmp(sim_section_text(wl, "closer"), "server") == 0;
     gboolean linger0 = sim_section_bool(host, "linger0");
     f->hold = sim_time_to_seconds(sim_section_distribution(wl, "hold")->mean);
+    if (lb) {
+        /* A backend connection lives through the client's SYN-ACK and ACK
+         * and until the client's FIN reaches the proxy: its hold is the
+         * client connection's plus three client-side one-way delays. */
+        f->hold += 3 * d;
+        d = sim_time_to_seconds(sim_section_duration(lb, "backend_delay"));
+        server_closes = strcmp(sim_section_text(lb, "backend_closer"), "backend") == 0;
+    }
     /* See theory.h: when the client's side of the 4-tuple is CLOSED. */
     if (server_closes) {
         f->handshake = 4 * d; /* to ESTABLISHED, then the server's FIN's way back */
@@ -316,6 +327,57 @@ static void find_step(PsHostTheory *h, const GPtrArray *flows)
     h->step_to_per_s = flow_rate(f, best, TRUE);
 }
 
+static void add_dests(GHashTable *dests, SimSection *server)
+{
+    const GArray *addrs = sim_section_addresses(server, "addresses");
+    const GArray *ports = sim_section_range_list(server, "ports");
+    for (guint a = 0; a < addrs->len; a++)
+        for (guint p = 0; p < ports->len; p++) {
+            SimRange r = g_array_index(ports, SimRange, p);
+            char abuf[SIM_ADDRESS_STRLEN];
+            sim_address_format(&g_array_index(addrs, SimAddress, a), abuf);
+            for (int64_t port = r.lo; port <= r.hi; port++)
+                g_hash_table_add(dests, g_strdup_printf("%s:%lld", abuf, (long long)port));
+        }
+}
+
+/* A proxy [lb] without keepalive opens one backend connection per client
+ * connection from `host`: the clients' workloads are the host's flows,
+ * and the backends' endpoints its destinations (docs/load-balancers.md).
+ * With a keepalive pool the backend rate depends on reuse: not modelled. */
+static void proxy_flows(const SimScenario *sc, SimSection *host, double duration,
+                        GPtrArray *flows, GHashTable *dests)
+{
+    for (guint i = 0; i < sim_scenario_n_sections(sc); i++) {
+        SimSection *lb = sim_scenario_section_at(sc, i);
+        if (strcmp(sim_section_kind(lb), "lb") != 0 ||
+            strcmp(sim_section_text(lb, "mode"), "proxy") != 0 || !sim_section_has(lb, "host") ||
+            sim_section_reference(lb, "host") != host ||
+            strcmp(sim_section_text(lb, "keepalive"), "off") != 0)
+            continue;
+        gboolean used = FALSE;
+        for (guint j = 0; j < sim_scenario_n_sections(sc); j++) {
+            SimSection *wl = sim_scenario_section_at(sc, j);
+            if (strcmp(sim_section_kind(wl), "workload") != 0 ||
+                sim_section_reference(wl, "target") != lb)
+                continue;
+            g_ptr_array_add(flows, flow_new(sc, wl, host, duration, lb));
+            used = TRUE;
+        }
+        if (!used)
+            continue;
+        g_auto(GStrv) items = g_strsplit(sim_section_text(lb, "backends"), ",", -1);
+        for (guint k = 0; items[k]; k++) {
+            g_auto(GStrv) words = g_regex_split_simple("\\s+", g_strstrip(items[k]), 0, 0);
+            guint n = g_strv_length(words);
+            SimSection *server =
+                n >= 1 ? sim_scenario_find(sc, "server", words[n - 1]) : NULL;
+            if (server)
+                add_dests(dests, server);
+        }
+    }
+}
+
 GPtrArray *ps_theory_hosts(const SimScenario *scenario)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(theory_free);
@@ -332,7 +394,7 @@ GPtrArray *ps_theory_hosts(const SimScenario *scenario)
             if (strcmp(sim_section_kind(wl), "workload") != 0 ||
                 sim_section_reference(wl, "host") != host)
                 continue;
-            g_ptr_array_add(flows, flow_new(scenario, wl, host, duration));
+            g_ptr_array_add(flows, flow_new(scenario, wl, host, duration, NULL));
             SimSection *server = sim_section_reference(wl, "target");
             const GArray *addrs = sim_section_addresses(server, "addresses");
             const GArray *ports = sim_section_range_list(server, "ports");
@@ -346,6 +408,7 @@ GPtrArray *ps_theory_hosts(const SimScenario *scenario)
                                                                 (long long)port));
                 }
         }
+        proxy_flows(scenario, host, duration, flows, dests);
         if (flows->len == 0) {
             g_ptr_array_unref(flows);
             g_hash_table_unref(dests);

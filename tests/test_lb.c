@@ -7,6 +7,7 @@
 #include "lb_balance.h"
 #include "run.h"
 #include "sim_error.h"
+#include "theory.h"
 #include "test_util.h"
 
 static SimSchema *schema;
@@ -407,6 +408,20 @@ START_TEST(library_scenarios)
     ps_network_totals(ps_run_network(r.run), &t);
     double first = sim_time_to_seconds(t.first_failure);
     ck_assert_msg(fabs(first - 28232.0 / 600) < 2, "first failure %.2f s", first);
+    /* `portsim explain` sees the proxy leg: one destination, K / T with
+     * T = 60 s + half a 2.048 s tick + the connection's ~0.1 s, and the
+     * same first failure as the run within the Poisson noise. */
+    g_autoptr(GPtrArray) th = ps_theory_hosts(r.scenario);
+    const PsHostTheory *proxy = NULL;
+    for (guint i = 0; i < th->len; i++)
+        if (strcmp(((PsHostTheory *)th->pdata[i])->host, "proxy") == 0)
+            proxy = th->pdata[i];
+    ck_assert_ptr_nonnull(proxy);
+    ck_assert_uint_eq(proxy->destinations, 1);
+    ck_assert_msg(fabs(proxy->sustainable_per_s - 28232 / 61.13) < 1, "K/T %.2f",
+                  proxy->sustainable_per_s);
+    ck_assert_msg(fabs(proxy->first_failure_s - first) < 1, "theory %.2f s vs run %.2f s",
+                  proxy->first_failure_s, first);
     ck_assert_int_eq(counter(&r, "shoppers.econnrefused"), counter(&r, "proxy.eaddrnotavail"));
     ck_assert_int_gt(counter(&r, "proxy.eaddrnotavail"), 0);
     assert_conserved(&r);
