@@ -604,6 +604,23 @@ void ps_lb_register_columns(PsNetwork *net, SimSeries *series)
     }
 }
 
+void ps_lb_marks(const PsNetwork *net, const PsHost *h, GArray *times, GPtrArray *labels)
+{
+    for (guint i = 0; i < net->lbs->len; i++) {
+        PsLb *lb = net->lbs->pdata[i];
+        if (lb->host != h)
+            continue;
+        for (guint k = 0; k < lb->changes->len; k++) {
+            const PsLbChange *ch = &g_array_index(lb->changes, PsLbChange, k);
+            double at = sim_time_to_seconds(ch->at);
+            g_array_append_val(times, at);
+            g_ptr_array_add(labels, g_strdup_printf("backend %s %s",
+                                                    backend_at(lb, ch->backend)->server->name,
+                                                    ch->up ? "up" : "down"));
+        }
+    }
+}
+
 static void add_int(JsonBuilder *b, const char *member, gint64 v)
 {
     json_builder_set_member_name(b, member);

@@ -68,6 +68,8 @@ void ps_lb_free(PsLb *lb);
 void ps_lb_finish(PsNetwork *net);
 void ps_lb_start(PsNetwork *net);
 void ps_lb_register_columns(PsNetwork *net, SimSeries *series);
+/* Plot marks on a proxy host's curve: its backends going down and up. */
+void ps_lb_marks(const PsNetwork *net, const PsHost *h, GArray *times, GPtrArray *labels);
 void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s);
 
 /* tcp.c hooks. */

@@ -867,6 +867,7 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
                                                             mon->utilization * 100));
         }
         ps_timeline_marks(net, h, t->mark_times, t->mark_labels);
+        ps_lb_marks(net, h, t->mark_times, t->mark_labels);
         /* The ceiling the capacity stands for, as a rate: K / T. */
         for (guint k = 0; theory && k < theory->len; k++) {
             const PsHostTheory *ht = theory->pdata[k];
