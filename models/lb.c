@@ -329,6 +329,8 @@ static void idle_expire(void *ctx, uint64_t arg)
     PsLb *lb = ctx;
     PsNetwork *net = lb->wl->net;
     PsConn *b = conn_at(net, (uint32_t)arg);
+    if (!b->live || b->wl != lb->wl) /* closed since, and its record reused */
+        return;
     PsLbBackend *be = backend_at(lb, backend_index(lb, b->server));
     for (guint k = 0; k < be->idle->len; k++) {
         PsLbIdle *e = &g_array_index(be->idle, PsLbIdle, k);

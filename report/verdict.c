@@ -76,6 +76,14 @@ char *ps_report_verdict(JsonNode *summary)
     double ratio = member_double(overall, "failure_ratio");
     g_autofree char *attempts_s = ps_report_count(attempts);
     g_autofree char *cap_s = ps_report_count(capacity);
+    if (worst_host && !worst_out_of_ports) {
+        g_autofree char *t = ps_report_when(first);
+        return g_strdup_printf(
+            "Connections start failing at %s: host %s (%s) had ports, but its connections timed "
+            "out or were refused (ETIMEDOUT, ECONNREFUSED: see failures_by_reason); %.2f%% of "
+            "%s attempts failed.",
+            t, worst_host, worst_addr, 100.0 * ratio, attempts_s);
+    }
     if (worst_host) {
         g_autofree char *t = ps_report_when(first);
         return g_strdup_printf(

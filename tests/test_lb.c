@@ -306,6 +306,26 @@ START_TEST(keepalive_reduces_new_connections)
 }
 END_TEST
 
+START_TEST(keepalive_idle_expiry_after_record_reuse)
+{
+    /* A pooled backend connection closed early (the pool of 4 overflows)
+     * keeps its idle timer; with linger0 its record is recycled at once,
+     * possibly for a client connection, and the timer must then find
+     * nothing to close (it once aborted on it). RST: no TIME_WAIT. */
+    Ran r = run_text(PROXY_BASE "[lb f]\nhost = p\naddresses = 10.9.0.1\nports = 443\n"
+                                "backends = a, b\nkeepalive = pool\nkeepalive_pool = 4\n",
+                     (const char *[]){"host.p.linger0=true", "workload.w.hold=exp(200ms)",
+                                      "workload.w.arrival=poisson", "workload.w.rate=50/s",
+                                      "workload.w.delay=5ms", "host.p.ephemeral_range=40000-49999",
+                                      NULL});
+    ck_assert_int_gt(counter(&r, "f.backend_reused"), 0);
+    ck_assert_int_eq(gauge(&r, "p.time_wait")->max, 0);
+    ck_assert_int_eq(counter(&r, "w.failures"), 0);
+    assert_conserved(&r);
+    ran_free(&r);
+}
+END_TEST
+
 START_TEST(time_wait_on_the_closer_of_each_leg)
 {
     const char *lb = PROXY_BASE "[lb f]\nhost = p\naddresses = 10.9.0.1\nports = 443\n"
@@ -489,6 +509,7 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, proxy_capacity_per_destination);
     tcase_add_test(tc, proxy_failure_refuses_client);
     tcase_add_test(tc, keepalive_reduces_new_connections);
+    tcase_add_test(tc, keepalive_idle_expiry_after_record_reuse);
     tcase_add_test(tc, time_wait_on_the_closer_of_each_leg);
     tcase_add_test(tc, backend_down_up_moves_traffic);
     tcase_add_test(tc, backlog_drops_syns);
