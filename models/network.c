@@ -323,6 +323,8 @@ void ps_network_set_trace(PsNetwork *net, PsTraceLog *log) { net->trace = log; }
 
 void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap) { net->pcap = pcap; }
 
+void ps_network_set_pcap_backend(PsNetwork *net, gboolean backend) { net->pcap_backend = backend; }
+
 guint ps_tw_key_hash(gconstpointer key)
 {
     guint64 x = (guint64)(gsize)key;

@@ -34,6 +34,9 @@ typedef struct PsTraceLog PsTraceLog;
 typedef struct PsPcap PsPcap;
 void ps_network_set_trace(PsNetwork *net, PsTraceLog *log);
 void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap);
+/* TRUE: the pcap shows proxies' backend connections instead of the
+ * client hosts' (--pcap-at backend). */
+void ps_network_set_pcap_backend(PsNetwork *net, gboolean backend);
 
 /* Schedules the first arrival of every workload. */
 void ps_network_start(PsNetwork *net);

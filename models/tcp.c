@@ -89,6 +89,8 @@ static void client_gets_rst(void *ctx, uint64_t id);
  * arrives. Sequence numbers advance by one for SYN and FIN. */
 static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler deliver)
 {
+    if ((c->wl->lb != NULL) != net->pcap_backend) /* the other observation point's */
+        return;
     const PsEndpoint *ep = endpoint_of(c);
     uint32_t ic = isn_client(id, c->port), is = isn_server(id, c->port);
     struct {
