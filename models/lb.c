@@ -114,6 +114,8 @@ static gboolean parse_backends(PsNetwork *net, PsLb *lb, GError **error)
         b.chosen = sim_stats_counter(stats, c3);
         b.opened = sim_stats_counter(stats, c4);
         b.reused = sim_stats_counter(stats, c5);
+        g_autofree char *c6 = g_strconcat(p, ".tuples", NULL);
+        b.tuples = sim_stats_gauge(stats, c6);
         g_array_append_val(lb->backends, b);
     }
     return TRUE;
@@ -392,6 +394,25 @@ static void detach(PsNetwork *net, PsLb *lb, uint32_t fid)
     /* still connecting: released when it is established or fails */
 }
 
+/* Every backend's busiest endpoint as seen from one source address (the
+ * pool a connect() just used): sampled at each connect(), when the counts
+ * only grow, so peaks are exact; between connects they may only fall. */
+static void update_tuples(PsNetwork *net, PsLb *lb, PsPool *pool)
+{
+    guint cap = ps_pool_capacity(pool->ports);
+    for (guint i = 0; i < lb->backends->len; i++) {
+        PsLbBackend *be = backend_at(lb, i);
+        guint most = 0;
+        for (guint e = 0; e < be->server->endpoints->len; e++) {
+            const PsEndpoint *ep = &g_array_index(be->server->endpoints, PsEndpoint, e);
+            PsDestId d = ps_pool_dest(pool->ports, &ep->address, ep->port);
+            most = MAX(most, cap - ps_pool_connect_free(pool->ports, d));
+        }
+        be->tuple_capacity = cap;
+        sim_gauge_set(be->tuples, now(net), most);
+    }
+}
+
 static void open_backend(void *ctx, uint64_t fid)
 {
     PsLb *lb = ctx;
@@ -412,6 +433,8 @@ static void open_backend(void *ctx, uint64_t fid)
     uint32_t bid = net->last_conn;
     PsConn *b = conn_at(net, bid);
     c = conn_at(net, (uint32_t)fid);
+    if (b->wl == lb->wl) /* the record stays readable after a failure */
+        update_tuples(net, lb, b->pool);
     if (b->wl == lb->wl && b->user == (uint32_t)fid && b->client == TCP_SYN_SENT && c->lb_wait) {
         c->peer = bid + 1;
         b->attempt = 0;
@@ -602,6 +625,10 @@ void ps_lb_register_columns(PsNetwork *net, SimSeries *series)
             if (lb->keepalive)
                 sim_series_add_gauge(series, d2, be->idle_gauge);
             sim_series_add_rate(series, d3, be->chosen);
+            if (lb->proxy) {
+                g_autofree char *d4 = g_strconcat(p, ".tuples", NULL);
+                sim_series_add_gauge(series, d4, be->tuples);
+            }
         }
     }
 }
@@ -686,6 +713,9 @@ void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
             add_int(b, "reused", be->reused->value);
             add_int(b, "peak_in_use", be->in_use->max);
             add_int(b, "peak_idle", be->idle_gauge->max);
+            add_int(b, "peak_tuples_per_source", be->tuples->max);
+            add_double(b, "peak_tuple_utilization",
+                       be->tuple_capacity ? (double)be->tuples->max / be->tuple_capacity : 0.0);
             json_builder_set_member_name(b, "up_at_end");
             json_builder_add_boolean_value(b, ps_balancer_is_up(lb->balancer, k));
             json_builder_end_object(b);

@@ -24,6 +24,11 @@ typedef struct {
     SimCounter *opened;   /* new backend connections (proxy) */
     SimCounter *reused;   /* frontend connections served by a pooled one */
     guint next_endpoint;
+    /* 4-tuples in use (open or TIME_WAIT) from the proxy's source address
+     * toward this backend's endpoint, as of its latest connect(): the
+     * budget a proxy exhausts. Peaks are exact (they follow a take). */
+    SimGauge *tuples;
+    guint tuple_capacity; /* the proxy pool's ports: the most per (source, endpoint) */
 } PsLbBackend;
 
 typedef enum {

@@ -278,6 +278,7 @@ START_TEST(proxy_failure_refuses_client)
     ck_assert_int_eq(counter(&r, "w.econnrefused"), failed);
     ck_assert_int_eq(counter(&r, "f.refused_backend_failed"), failed);
     ck_assert_int_eq(counter(&r, "w.successes"), 300);
+    ck_assert_int_eq(gauge(&r, "f.backend[a].tuples")->max, 100);
     assert_conserved(&r);
     ran_free(&r);
 }
@@ -456,6 +457,10 @@ START_TEST(library_scenarios)
     ps_network_totals(ps_run_network(r.run), &t);
     ck_assert_int_gt(t.first_failure, 60 * SIM_S);
     ck_assert_int_gt(counter(&r, "front.refused_backend_failed"), 0);
+    /* The survivors' (source, endpoint) budgets filled; b's never did. */
+    ck_assert_int_eq(gauge(&r, "front.backend[a].tuples")->max, 28232);
+    ck_assert_int_eq(gauge(&r, "front.backend[c].tuples")->max, 28232);
+    ck_assert_int_lt(gauge(&r, "front.backend[b].tuples")->max, 28232);
     assert_conserved(&r);
     ran_free(&r);
 }
