@@ -147,8 +147,9 @@ static const SimKeyDef monitor_keys[] = {
      "unlimited."},                                                                              \
     {"max_connections", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,                                 \
      "Connections the application serves at once (HAProxy maxconn, nginx worker_connections): " \
-     "beyond it new connections wait in the accept queue (`backlog` entries) and past that "    \
-     "their SYNs are dropped. Unset: unlimited."}
+     "with max_connections + backlog connections open (any state but TIME_WAIT) new SYNs are "  \
+     "dropped. The wait of a connection in the accept queue is not modelled (it is served at "  \
+     "once). Unset: unlimited."}
 
 static const SimKeyDef server_keys[] = {
     {"addresses", SIM_TYPE_ADDRESSES, NULL, NULL, "65536", NULL, SIM_KEY_REQUIRED,
