@@ -325,7 +325,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
 
 /* tcp.c, for lb.c: answer a deferred SYN; refuse it with RST (the client
  * fails with ECONNREFUSED); close an established connection from one side
- * (an event now). */
+ * (an event: now for the client, one way-delay on for the server). */
 void ps_tcp_synack(PsNetwork *net, uint32_t id);
 void ps_tcp_refuse(PsNetwork *net, uint32_t id);
 void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side);

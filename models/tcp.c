@@ -854,7 +854,10 @@ static void client_gets_rst(void *ctx, uint64_t id)
 
 void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side)
 {
-    sim_engine_after(net->engine, 0, client_side ? client_closes : server_closes, net, id);
+    /* The server learns one way-delay later that the client is done, and
+     * so never closes before the handshake's last ACK reached it. */
+    SimTime after = client_side ? 0 : conn_at(net, id)->owd;
+    sim_engine_after(net->engine, after, client_side ? client_closes : server_closes, net, id);
 }
 
 /* --- a service binding a fixed port on the client host ------------------ */
