@@ -180,6 +180,21 @@ START_TEST(consistent_hash_moves_one_nth)
 }
 END_TEST
 
+START_TEST(source_hash_is_sticky)
+{
+    /* One key, one backend, whatever the loads: stickiness is what hash
+     * mod N promises (a departure moves most keys: see the test above). */
+    PsBalancer *b = balancer(PS_BAL_SOURCE_HASH, 5, NULL);
+    uint64_t load[5] = {9, 0, 3, 1, 7};
+    for (uint64_t k = 0; k < 1000; k++) {
+        gint first = ps_balancer_pick(b, k, load);
+        load[first]++;
+        REQUIRE(ps_balancer_pick(b, k, load) == first);
+    }
+    ps_balancer_free(b);
+}
+END_TEST
+
 /* --- proxies in scenarios ------------------------------------------------- */
 
 typedef struct {
@@ -381,6 +396,29 @@ START_TEST(backend_down_up_moves_traffic)
 }
 END_TEST
 
+START_TEST(deterministic)
+{
+    /* Same scenario and seed: the same draws (random balancing, Poisson
+     * arrivals, keepalive reuse), the same counts. */
+    const char *lb = PROXY_BASE "[lb f]\nhost = p\naddresses = 10.9.0.1\nports = 443\n"
+                                "backends = a, b\nalgorithm = power-of-two\nkeepalive = pool\n"
+                                "keepalive_pool = 3\n";
+    const char *ov[] = {"workload.w.arrival=poisson", "workload.w.hold=exp(300ms)", NULL};
+    gint64 v[2][4];
+    for (int k = 0; k < 2; k++) {
+        Ran r = run_text(lb, ov);
+        v[k][0] = counter(&r, "f.backend[a].chosen");
+        v[k][1] = counter(&r, "f.backend_opened");
+        v[k][2] = counter(&r, "p.successes");
+        v[k][3] = (gint64)sim_engine_events_run(ps_run_engine(r.run));
+        ran_free(&r);
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(v[0][i], v[1][i]);
+    ck_assert_int_gt(v[0][0], 0);
+}
+END_TEST
+
 START_TEST(backlog_drops_syns)
 {
     /* 100/s toward a server 100 ms away keeps 100 x 0.2 s = 20 half-open
@@ -511,6 +549,8 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, power_of_two_beats_random);
     tcase_add_test(tc, least_connections_picks_lightest);
     tcase_add_test(tc, consistent_hash_moves_one_nth);
+    tcase_add_test(tc, source_hash_is_sticky);
+    tcase_add_test(tc, deterministic);
     tcase_add_test(tc, proxy_capacity_per_destination);
     tcase_add_test(tc, proxy_failure_refuses_client);
     tcase_add_test(tc, keepalive_reduces_new_connections);
