@@ -178,6 +178,7 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         add_int(b, "peak_connections", s->established->max);
         add_int(b, "peak_time_wait", s->time_wait_gauge->max);
         add_int(b, "tw_recycled", s->tw_recycled->value);
+        add_int(b, "syn_drops", s->syn_drops->value); /* backlog / max_connections full */
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
