@@ -547,6 +547,10 @@ static void register_columns(PsNetwork *net)
         g_autofree char *c_tw = g_strconcat(s->name, ".time_wait", NULL);
         sim_series_add_gauge(series, c_est, s->established);
         sim_series_add_gauge(series, c_tw, s->time_wait_gauge);
+        if (s->may_drop_syn) {
+            g_autofree char *c_drops = g_strconcat(s->name, ".syn_drops_per_s", NULL);
+            sim_series_add_rate(series, c_drops, s->syn_drops);
+        }
     }
     ps_lb_register_columns(net, series);
     for (guint i = 0; i < net->workloads->len; i++) {
