@@ -94,8 +94,8 @@ static gboolean parse_backends(PsNetwork *net, PsLb *lb, GError **error)
                           : NULL;
         if (!s)
             return sim_section_error(lb->section, "backends", error,
-                                     "no section [server %s]; expected a comma-separated list "
-                                     "of servers, e.g. \"server a, server b\"",
+                                     "\"%s\": no such [server] section; expected a "
+                                     "comma-separated list of servers, e.g. \"server a, server b\"",
                                      *items[i] ? items[i] : "(empty)");
         for (guint j = 0; j < lb->backends->len; j++)
             if (backend_at(lb, j)->server == s)

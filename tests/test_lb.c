@@ -514,7 +514,7 @@ START_TEST(bad_lb_input)
         const char *needle;
     } cases[] = {
         {"[lb f]\nmode = l4\naddresses = 10.9.0.1\nports = 80\nbackends = a, nope\n",
-         "no section [server nope]"},
+         "\"nope\": no such [server] section"},
         {"[lb f]\naddresses = 10.9.0.1\nports = 80\nbackends = a\n", "needs `host = NAME`"},
         {"[lb f]\nmode = l4\naddresses = 10.9.0.1\nports = 80\nbackends = a\nweights = 1, 2\n",
          "2 weights for 1 backends"},
