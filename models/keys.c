@@ -139,17 +139,19 @@ static const SimKeyDef monitor_keys[] = {
 /* The capacity keys, shared with [lb] (its frontend is a server). */
 #define PS_SERVER_CAPACITY_KEYS                                                                 \
     {"backlog", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,                                         \
-     "Half-open (SYN_RECEIVED) connections the listener holds at most, and the accept queue "   \
-     "beyond max_connections: a SYN arriving when either is full is dropped without answer "    \
+     "Half-open (SYN_RECEIVED) connections the listener holds at most, and connections waiting " \
+     "in the accept queue beyond max_connections: a SYN arriving when either is full is "       \
+     "dropped without answer "                                                                   \
      "(Linux tcp_conn_request(): inet_csk_reqsk_queue_is_full / sk_acceptq_is_full, without "   \
      "syncookies), and the client retransmits it on its schedule or times out. Counted as "      \
      "syn_drops. Linux caps the listen() backlog at net.core.somaxconn, 4096 since 5.4. Unset: " \
      "unlimited."},                                                                              \
     {"max_connections", SIM_TYPE_INT, NULL, "1", "10M", NULL, 0,                                 \
      "Connections the application serves at once (HAProxy maxconn, nginx worker_connections): " \
-     "with max_connections + backlog connections open (any state but TIME_WAIT) new SYNs are "  \
-     "dropped. The wait of a connection in the accept queue is not modelled (it is served at "  \
-     "once). Unset: unlimited."}
+     "a connection established beyond it waits in the accept queue (FIFO) until a served one "  \
+     "ends, and its whole life (requests, idleness, close) starts that much later, so a "       \
+     "saturated server holds connections, and its clients' ports, longer. The waits are the "   \
+     "histogram NAME.accept_wait (summary.json servers[].accept_wait_*). Unset: unlimited."}
 
 static const SimKeyDef server_keys[] = {
     {"addresses", SIM_TYPE_ADDRESSES, NULL, NULL, "65536", NULL, SIM_KEY_REQUIRED,

@@ -87,6 +87,10 @@ typedef enum {
 PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id);
 /* After a server side changes state (c->server->lb set). */
 void ps_lb_server_state(PsNetwork *net, uint32_t id, PsTcpState old, PsTcpState state);
+/* A connection of a server with max_connections closes from one side
+ * (client_side or not): TRUE when the close is put off because the
+ * connection waits, or waited, in the accept queue (lb.c). */
+gboolean ps_server_defer_close(PsNetwork *net, uint32_t id, gboolean client_side);
 /* A backend connection (c->wl->lb set) is established, or failed. */
 void ps_lb_backend_established(PsNetwork *net, uint32_t id);
 void ps_lb_backend_failed(PsNetwork *net, uint32_t id, PsFailReason reason);

@@ -311,6 +311,12 @@ static PsServer *server_new(PsNetwork *net, SimSection *sec, GError **error)
         sim_section_has(sec, "max_connections") ? sim_section_int(sec, "max_connections") : 0;
     s->may_drop_syn = s->backlog > 0 || s->max_connections > 0;
     s->syn_drops = counter(stats, s->name, "syn_drops");
+    if (s->max_connections > 0) {
+        s->accept_queue = g_queue_new();
+        s->waiting = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        g_autofree char *hist = g_strconcat(s->name, ".accept_wait", NULL);
+        s->accept_wait = sim_stats_histogram(stats, hist);
+    }
     return s;
 }
 
@@ -338,6 +344,10 @@ static void server_free(PsServer *s)
 {
     g_array_free(s->endpoints, TRUE);
     g_hash_table_destroy(s->tw_index);
+    if (s->accept_queue) {
+        g_queue_free(s->accept_queue);
+        g_hash_table_destroy(s->waiting);
+    }
     g_free(s);
 }
 

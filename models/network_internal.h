@@ -119,6 +119,12 @@ typedef struct {
     gint64 max_connections; /* accepted connections at most, plus backlog queued */
     gint64 syn_received;    /* half-open connections now */
     SimCounter *syn_drops;
+    /* max_connections: connections served; the accept queue (conn ids,
+     * FIFO) and its entries by id (lb.c PsAcceptWait). */
+    gint64 serving, queued;
+    GQueue *accept_queue;
+    GHashTable *waiting;
+    SimHistogram *accept_wait; /* seconds a connection waited to be served */
 } PsServer;
 
 /* What a client does when an attempt fails (users.c). */
@@ -329,6 +335,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
 void ps_tcp_synack(PsNetwork *net, uint32_t id);
 void ps_tcp_refuse(PsNetwork *net, uint32_t id);
 void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side);
+void ps_tcp_close_at(PsNetwork *net, uint32_t id, gboolean client_side, SimTime at);
 /* network.c: a [server]-like entity from sec (the frontend of an [lb]). */
 PsServer *ps_server_new(PsNetwork *net, SimSection *sec, GError **error);
 

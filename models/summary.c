@@ -178,7 +178,13 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         add_int(b, "peak_connections", s->established->max);
         add_int(b, "peak_time_wait", s->time_wait_gauge->max);
         add_int(b, "tw_recycled", s->tw_recycled->value);
-        add_int(b, "syn_drops", s->syn_drops->value); /* backlog / max_connections full */
+        add_int(b, "syn_drops", s->syn_drops->value); /* backlog full */
+        if (s->accept_wait) { /* max_connections: waits in the accept queue */
+            guint64 n = sim_histogram_count(s->accept_wait);
+            add_int(b, "accept_waits", (gint64)n);
+            add_double(b, "accept_wait_mean_s", n ? sim_histogram_mean(s->accept_wait) : 0.0);
+            add_double(b, "accept_wait_max_s", n ? sim_histogram_max(s->accept_wait) : 0.0);
+        }
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

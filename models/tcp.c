@@ -243,7 +243,7 @@ static void server_set(PsNetwork *net, PsConn *c, PsTcpState state)
     if ((old == TCP_SYN_RECEIVED) != (state == TCP_SYN_RECEIVED))
         c->server->syn_received += state == TCP_SYN_RECEIVED ? 1 : -1;
     c->server_side = state;
-    if (c->server->lb && old != state)
+    if ((c->server->lb || c->server->max_connections > 0) && old != state)
         ps_lb_server_state(net, (uint32_t)(c - conn_at(net, 0)), old, state);
 }
 
@@ -651,6 +651,9 @@ static void client_closes(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    /* Waiting in a saturated server's accept queue: its life starts later. */
+    if (c->server->max_connections > 0 && ps_server_defer_close(net, (uint32_t)id, TRUE))
+        return;
     request_end(c, TRUE);
     if (c->pool->host->linger0) {
         TRACE(net, c, id, "close with SO_LINGER 0: RST sent, no TIME_WAIT; port released");
@@ -751,6 +754,8 @@ static void server_closes(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
+    if (c->server->max_connections > 0 && ps_server_defer_close(net, (uint32_t)id, FALSE))
+        return;
     server_set(net, c, TCP_FIN_WAIT_1);
     transmit(net, c, (uint32_t)id, client_gets_fin);
 }
@@ -850,6 +855,11 @@ static void client_gets_rst(void *ctx, uint64_t id)
     client_release(net, c, FALSE);
     request_end(c, FALSE);
     conn_maybe_free(net, (uint32_t)id);
+}
+
+void ps_tcp_close_at(PsNetwork *net, uint32_t id, gboolean client_side, SimTime at)
+{
+    sim_engine_at(net->engine, at, client_side ? client_closes : server_closes, net, id);
 }
 
 void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side)

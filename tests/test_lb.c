@@ -504,6 +504,35 @@ START_TEST(library_scenarios)
 }
 END_TEST
 
+START_TEST(saturated_server_holds_longer)
+{
+    /* A server serving one connection at a time, 2 connections/s each
+     * held 1 s (D/D/1 at load 2): connection k arrives at 0.5k and is
+     * served from k to k + 1, so it waited 0.5k: 19 of the 20 waited, the
+     * longest 9.5 s, 5 s on average; at 9.5 s, 20 have arrived and 9 have
+     * closed, so the client holds 11 open 4-tuples where an unsaturated
+     * server would leave it 2 or 3. */
+    const char *ini = "[scenario]\nduration = 10s\n"
+                      "[host c]\naddresses = 10.0.0.1\n"
+                      "[server s]\naddresses = 10.1.0.1\nports = 80\nmax_connections = 1\n"
+                      "[workload w]\nhost = c\ntarget = s\nrate = 2/s\nhold = 1s\n";
+    Ran r = run_text(ini, NULL);
+    SimHistogram *h = sim_stats_histogram(sim_engine_stats(ps_run_engine(r.run)), "s.accept_wait");
+    ck_assert_uint_eq(sim_histogram_count(h), 19);
+    ck_assert_double_eq_tol(sim_histogram_max(h), 9.5, 1e-9);
+    ck_assert_double_eq_tol(sim_histogram_mean(h), 5.0, 1e-9);
+    ck_assert_int_eq(gauge(&r, "c.active")->max, 11);
+    ck_assert_int_eq(counter(&r, "w.failures"), 0);
+    assert_conserved(&r);
+    ran_free(&r);
+    /* Unsaturated: 2 open, 3 at the instants where an arrival comes
+     * before the close it coincides with. */
+    r = run_text(ini, (const char *[]){"server.s.max_connections=1000", NULL});
+    ck_assert_int_eq(gauge(&r, "c.active")->max, 3);
+    ran_free(&r);
+}
+END_TEST
+
 START_TEST(bad_lb_input)
 {
     const char *base = "[scenario]\nduration = 10s\n[host c]\naddresses = 10.0.0.1\n"
@@ -559,6 +588,7 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, backend_down_up_moves_traffic);
     tcase_add_test(tc, backlog_drops_syns);
     tcase_add_test(tc, bad_lb_input);
+    tcase_add_test(tc, saturated_server_holds_longer);
     tcase_add_test(tc, library_scenarios);
     suite_add_tcase(s, tc);
     return s;
