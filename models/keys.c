@@ -4,6 +4,7 @@
 
 #include "allocator.h"
 #include "expect.h"
+#include "nat.h"
 #include "network_internal.h"
 
 static const SimKeyDef scenario_keys[] = {
@@ -114,6 +115,10 @@ static const SimKeyDef host_keys[] = {
      "An application's connect() timeout for every workload of the host (a workload's own "
      "connect_timeout wins): an attempt still without SYN-ACK then fails with ETIMEDOUT and "
      "releases its port. Unset: only the SYN retries end it."},
+    {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
+     "A NAT box every workload of the host passes (\"nat gw\"): SYNs are translated to its "
+     "external addresses or dropped when it has no port (see [nat]). A workload's own via "
+     "wins."},
 };
 
 static const SimKeyDef listener_keys[] = {
@@ -243,6 +248,8 @@ static const SimKeyDef workload_keys[] = {
      "When the workload starts opening connections."},
     {"stop", SIM_TYPE_DURATION, NULL, "0s", NULL, NULL, 0,
      "When it stops; defaults to the scenario's duration."},
+    {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
+     "A NAT box these connections pass (\"nat gw\"), overriding the host's via."},
 };
 
 #define N_KEYS(a) (G_N_ELEMENTS(a))
@@ -373,5 +380,7 @@ SimSchema *ps_schema_new(void)
     sim_schema_set_free_keys(schema, "timeline", ps_timeline_free_keys());
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
         sim_schema_add_preset(schema, &presets[i]);
+    sim_schema_add_section(schema, ps_nat_section());
+    ps_nat_add_presets(schema);
     return schema;
 }

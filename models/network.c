@@ -1,5 +1,6 @@
 /* Building the network from a scenario and wiring its metrics. */
 #include "network_internal.h"
+#include "nat.h"
 #include "theory.h"
 
 #include <math.h>
@@ -473,6 +474,7 @@ static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duratio
     w->name = sim_section_name(sec);
     w->host = find_by_section(net->hosts, sim_section_reference(sec, "host"));
     w->server = find_by_section(net->servers, sim_section_reference(sec, "target"));
+    w->nat = ps_nat_for_workload(net, sec, w->host ? w->host->section : NULL);
     ps_metrics_init(&w->m, sim_engine_stats(net->engine), w->name);
     w->syn_retransmits = counter(sim_engine_stats(net->engine), w->name, "syn_retransmits");
     w->offered = counter(sim_engine_stats(net->engine), w->name, "offered");
@@ -543,6 +545,7 @@ static void register_columns(PsNetwork *net)
         sim_series_add_rate(series, offered, wl->offered);
         sim_series_add_rate(series, retried, wl->retried);
     }
+    ps_nat_register_columns(net, series);
 }
 
 PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GError **error)
@@ -555,6 +558,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
     net->workloads = g_ptr_array_new();
     net->listeners = g_ptr_array_new_with_free_func(g_free);
     net->monitors = g_ptr_array_new_with_free_func((GDestroyNotify)ps_monitor_free);
+    net->nats = g_ptr_array_new_with_free_func((GDestroyNotify)ps_nat_free);
     net->conns = g_array_new(FALSE, TRUE, sizeof(PsConn));
     net->free_conns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     ps_metrics_init(&net->total, sim_engine_stats(engine), "total");
@@ -570,6 +574,8 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
             g_ptr_array_add(net->hosts, host_new(net, sec, &local));
         else if (g_strcmp0(sim_section_kind(sec), "server") == 0)
             g_ptr_array_add(net->servers, server_new(net, sec, &local));
+        else if (g_strcmp0(sim_section_kind(sec), "nat") == 0)
+            g_ptr_array_add(net->nats, ps_nat_new(net, sec, &local));
     }
     for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
         SimSection *sec = sim_scenario_section_at(scenario, i);
@@ -642,6 +648,7 @@ void ps_network_free(PsNetwork *net)
     g_ptr_array_free(net->workloads, TRUE);
     g_ptr_array_free(net->listeners, TRUE);
     g_ptr_array_free(net->monitors, TRUE);
+    g_ptr_array_free(net->nats, TRUE);
     ps_timeline_free(net);
     g_ptr_array_free(net->servers, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
@@ -750,7 +757,7 @@ gboolean ps_network_pools_empty(const PsNetwork *net)
             if (!ps_pool_is_empty(((PsPool *)h->pools->pdata[p])->ports))
                 return FALSE;
     }
-    return TRUE;
+    return ps_nat_pools_empty(net);
 }
 
 static void plot_target_free(gpointer data)
@@ -860,5 +867,6 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
     }
     if (theory)
         g_ptr_array_unref(theory);
+    ps_nat_plot_targets(net, targets);
     return targets;
 }

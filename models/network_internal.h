@@ -29,6 +29,7 @@ typedef struct {
 } PsMetrics;
 
 typedef struct PsHost PsHost;
+typedef struct PsNat PsNat; /* nat.h */
 
 typedef struct {
     PsHost *host;
@@ -163,6 +164,7 @@ typedef struct {
     guint next_endpoint;
     PsMetrics m;
     PsNetwork *net;
+    PsNat *nat; /* `via = nat NAME` (its own or its host's); NULL: none */
 } PsWorkload;
 
 /* TCP states of one side of a connection (RFC 793 names). */
@@ -203,6 +205,7 @@ typedef struct {
     uint32_t user;         /* the closed-loop slot, or PS_OPEN_LOOP */
     uint32_t attempt;      /* 1 for a request's first attempt */
     gboolean ended;        /* the request's end was reported (users.c) */
+    uint32_t nat_entry;    /* its NAT entry + 1 (nat.c); 0: not translated */
 } PsConn;
 
 struct PsNetwork {
@@ -213,6 +216,7 @@ struct PsNetwork {
     GPtrArray *workloads; /* PsWorkload* */
     GPtrArray *listeners; /* PsListener* */
     GPtrArray *monitors;  /* PsMonitor* */
+    GPtrArray *nats;      /* PsNat* (nat.c) */
     GPtrArray *changes;   /* [timeline] changes, in time order (timeline.c) */
     GArray *conns;        /* PsConn slab */
     GArray *free_conns;   /* uint32 indices */

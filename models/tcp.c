@@ -7,6 +7,7 @@
  * sends RST and nobody enters TIME_WAIT. The client's port is held from the
  * moment the SYN is sent until its side is CLOSED. */
 #include "network_internal.h"
+#include "nat.h"
 
 #include <string.h>
 
@@ -41,6 +42,8 @@ static void conn_maybe_free(PsNetwork *net, uint32_t id)
         c->server_tw_pending || c->inflight > 0)
         return;
     c->live = FALSE;
+    if (c->nat_entry)
+        ps_nat_conn_done(net, c);
     net->live_conns--;
     g_array_append_val(net->free_conns, id);
 }
@@ -122,10 +125,32 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
     }
 }
 
+/* A segment of a translated connection passes its NAT box, whose entry
+ * follows the close as conntrack does (FIN, FIN back, last ACK; RST). */
+static void nat_observe(PsNetwork *net, PsConn *c, SimHandler deliver)
+{
+    PsNatState state;
+    if (deliver == server_gets_fin || deliver == client_gets_fin)
+        state = PS_NAT_FIN_WAIT;
+    else if (deliver == client_gets_ackfin || deliver == server_gets_ackfin)
+        state = PS_NAT_LAST_ACK;
+    else if (deliver == server_gets_last_ack || deliver == client_gets_last_ack)
+        state = PS_NAT_TIME_WAIT;
+    else if (deliver == server_gets_rst)
+        state = PS_NAT_CLOSE;
+    else if (deliver == server_gets_ack || deliver == client_gets_synack)
+        state = PS_NAT_ESTABLISHED;
+    else
+        return;
+    ps_nat_segment(net, c, state);
+}
+
 static void transmit(PsNetwork *net, PsConn *c, uint32_t id, SimHandler deliver)
 {
     if (net->pcap)
         capture(net, c, id, deliver);
+    if (c->nat_entry)
+        nat_observe(net, c, deliver);
     sim_engine_after(net->engine, c->owd, deliver, net, id);
 }
 
@@ -139,6 +164,12 @@ static void transmit_handshake(PsNetwork *net, PsConn *c, uint32_t id, SimHandle
     gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
     if (net->pcap && (to_server || !lost))
         capture(net, c, id, deliver);
+    /* A NAT with no port for the SYN drops it silently: to the client it
+     * is a lost SYN (linux-nat-measured.md). */
+    if (to_server && !lost && c->wl->nat && !ps_nat_syn(net, c, id))
+        lost = TRUE;
+    else if (!to_server && !lost && c->nat_entry)
+        nat_observe(net, c, deliver);
     if (lost)
         return;
     c->inflight++;
@@ -488,11 +519,23 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     c->syn_start = t;
     /* The retransmission timer costs an event per connection: armed only
      * when a SYN may go unanswered for the initial RTO. */
-    if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL) {
+    if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL || wl->nat) {
         c->rto = SYN_RTO_INITIAL;
         syn_timer_arm(net, c, id);
     }
     transmit_handshake(net, c, id, server_gets_syn);
+}
+
+/* The 4-tuple as the server sees it: behind a NAT, the external address
+ * (the NAT pool's id) and port, so clients sharing a NAT address collide in
+ * the server's TIME_WAIT table as they do in reality. */
+static gpointer server_tw_key(const PsNetwork *net, const PsConn *c)
+{
+    uint32_t pool_id;
+    uint16_t port;
+    if (c->nat_entry && ps_nat_outside(net, c, &pool_id, &port))
+        return ps_server_tw_key(pool_id, c->endpoint, port);
+    return ps_server_tw_key(c->pool->id, c->endpoint, c->port);
 }
 
 /* A SYN for a 4-tuple the server holds in TIME_WAIT is accepted and ends
@@ -501,7 +544,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
  * runs, and only then may the old record be reused. */
 static void recycle_server_time_wait(PsNetwork *net, PsConn *c)
 {
-    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    gpointer key = server_tw_key(net, c);
     if (!key)
         return;
     gpointer old = g_hash_table_lookup(c->server->tw_index, key);
@@ -740,7 +783,7 @@ static void server_gets_ackfin(void *ctx, uint64_t id)
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     server_set(net, c, TCP_TIME_WAIT);
-    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    gpointer key = server_tw_key(net, c);
     if (key)
         g_hash_table_insert(c->server->tw_index, key, GSIZE_TO_POINTER((gsize)id + 1));
     transmit(net, c, (uint32_t)id, client_gets_last_ack);
@@ -763,7 +806,7 @@ static void server_time_wait_ends(void *ctx, uint64_t id)
     if (c->server_tw_pending) {
         c->server_tw_pending = FALSE; /* recycled by a SYN earlier */
     } else {
-        gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+        gpointer key = server_tw_key(net, c);
         if (key)
             g_hash_table_remove(c->server->tw_index, key);
         server_set(net, c, TCP_CLOSED);
