@@ -47,8 +47,12 @@ typedef struct {
     uint32_t dest;    /* the NAT's destination id: per-destination limits */
     uint32_t pool_id; /* what the server sees, kept after the entry ends */
     uint16_t port;
+    uint16_t int_port; /* the client's: traces outlive the connection record */
     uint8_t state;
     gboolean holding; /* holds its mapping (timer running) */
+    PsPool *pool;
+    const PsEndpoint *ep;
+    guint64 serial;
     SimEventId timer;
 } NatEntry;
 
@@ -380,22 +384,41 @@ static gpointer evict_key(uint16_t addr, PsDestId xdest, uint16_t port, gboolean
     return pack3(addr, eim ? 0xffffffu : (xdest & 0xffffffu), port, 24, 16);
 }
 
+static void vtrace(PsNat *nat, PsTraceSubject *s, const char *fmt, va_list ap)
+{
+    if (!ps_trace_log_wants(nat->net->trace, s))
+        return;
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    ps_trace_log_event(nat->net->trace, now(nat), s, "NAT %s: %s", nat->name, msg);
+}
+
+/* A line about a connection. */
 static void trace(PsNat *nat, const PsConn *c, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void trace(PsNat *nat, const PsConn *c, const char *fmt, ...)
 {
-    PsNetwork *net = nat->net;
-    if (!net->trace || !c)
+    if (!nat->net->trace)
         return;
     const PsEndpoint *ep = &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
     PsTraceSubject s = {c->pool->host->name, c->serial, &c->pool->address, c->port,
                         &ep->address, ep->port};
-    if (!ps_trace_log_wants(net->trace, &s))
-        return;
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    vtrace(nat, &s, fmt, ap);
     va_end(ap);
-    ps_trace_log_event(net->trace, now(nat), &s, "NAT %s: %s", nat->name, msg);
+}
+
+/* A line about an entry, which may outlive its connection's record. */
+static void trace_entry(PsNat *nat, const NatEntry *e, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void trace_entry(PsNat *nat, const NatEntry *e, const char *fmt, ...)
+{
+    if (!nat->net->trace)
+        return;
+    PsTraceSubject s = {e->pool->host->name, e->serial, &e->pool->address, e->int_port,
+                        &e->ep->address, e->ep->port};
+    va_list ap;
+    va_start(ap, fmt);
+    vtrace(nat, &s, fmt, ap);
+    va_end(ap);
 }
 
 static PsConn *conn_of(PsNat *nat, const NatEntry *e)
@@ -526,12 +549,12 @@ static void entry_end(PsNat *nat, uint32_t ei, EndWhy why)
         nat->expired->value++;
         if (c && c->client != TCP_CLOSED && e->state == PS_NAT_ESTABLISHED)
             nat->expired_in_use->value++;
-        trace(nat, c, "mapping expired in %s: external port %u released",
-              state_names[e->state], m->port);
+        trace_entry(nat, e, "mapping expired in %s: external port %u released",
+                    state_names[e->state], m->port);
     } else if (why == END_RECLAIMED) {
         nat->reclaimed->value++;
-        trace(nat, c, "mapping in %s reclaimed: external port %u taken over",
-              state_names[e->state], m->port);
+        trace_entry(nat, e, "mapping in %s reclaimed: external port %u taken over",
+                    state_names[e->state], m->port);
     }
     map_unref(nat, e->map);
     if (e->conn == NONE)
@@ -835,7 +858,10 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
     if (c->nat_entry) {
         NatEntry *e = entry_at(nat, c->nat_entry - 1);
         if (e->holding) {
-            entry_set(nat, c->nat_entry - 1, PS_NAT_SYN_SENT); /* refreshes the timer */
+            /* A retransmitted SYN refreshes a half-open entry; one that
+             * crossed the SYN-ACK leaves the entry as it is. */
+            if (e->state == PS_NAT_SYN_SENT)
+                entry_set(nat, c->nat_entry - 1, PS_NAT_SYN_SENT);
             return TRUE;
         }
         ps_nat_conn_done(net, c);
@@ -916,6 +942,10 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
     e->dest = dest;
     e->pool_id = nat->addrs[m->addr].pool_id;
     e->port = m->port;
+    e->int_port = c->port;
+    e->pool = c->pool;
+    e->ep = ep;
+    e->serial = c->serial;
     e->holding = TRUE;
     e->state = PS_NAT_SYN_SENT;
     set_state_gauges(nat, -1, PS_NAT_SYN_SENT);
