@@ -57,7 +57,7 @@ typedef struct {
 } NatEntry;
 
 typedef struct {
-    uint32_t sessions;
+    uint32_t sessions; /* mappings held */
     uint32_t det; /* deterministic block index */
     GArray *blocks; /* uint32 global block numbers */
     uint16_t addr;  /* paired address */
@@ -426,7 +426,8 @@ static PsConn *conn_of(PsNat *nat, const NatEntry *e)
     return e->conn == NONE ? NULL : &g_array_index(nat->net->conns, PsConn, e->conn);
 }
 
-/* The most-loaded subscriber: counts move by one, so the maximum follows. */
+/* The most-loaded subscriber (mappings, i.e. external ports it holds):
+ * counts move by one, so the maximum follows. */
 static void sub_add(PsNat *nat, NatSub *s, int d)
 {
     guint from = s->sessions, to = (guint)((int)s->sessions + d);
@@ -512,6 +513,7 @@ static void map_unref(PsNat *nat, uint32_t mi)
     else
         ps_pool_connect_release(a->ports, m->xdest, m->port);
     ports_changed(nat, a, before);
+    sub_add(nat, sub_at(nat, m->sub), -1);
     if (m->block != NONE && --nat->block_use[m->block] == 0)
         block_release(nat, sub_at(nat, m->sub), m->block);
     g_hash_table_remove(nat->map_index, m->key);
@@ -543,7 +545,6 @@ static void entry_end(PsNat *nat, uint32_t ei, EndWhy why)
     set_state_gauges(nat, e->state, -1);
     per_dest_add(nat, m->addr, e->dest, -1);
     nat->holding--;
-    sub_add(nat, sub_at(nat, m->sub), -1);
     PsConn *c = conn_of(nat, e);
     if (why == END_EXPIRED) {
         nat->expired->value++;
@@ -779,12 +780,16 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
             return -1;
         }
         for (guint k = 0; k < nat->n_addrs; k++) {
-            guint ai = nat->paired ? su->addr : k;
+            /* Paired: the subscriber's first block fixes its address (the
+             * first from its hash with a free block); later ones follow it. */
+            gboolean fixed = nat->paired && su->blocks->len > 0;
+            guint ai = fixed ? su->addr : nat->paired ? (su->addr + k) % nat->n_addrs : k;
             NatAddr *a = &nat->addrs[ai];
             if (!g_queue_is_empty(&a->free_blocks)) {
                 uint32_t b = GPOINTER_TO_UINT(g_queue_pop_head(&a->free_blocks));
                 uint32_t g = ai * nat->blocks_per_addr + b;
                 g_array_append_val(su->blocks, g);
+                su->addr = (uint16_t)ai;
                 if (!s->eim)
                     s->xdest = ps_pool_dest(a->ports, &ep->address,
                                             nat->mapping == MAP_APDM ? ep->port : 0);
@@ -795,7 +800,7 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
                     return port;
                 }
             }
-            if (nat->paired)
+            if (fixed)
                 break;
         }
         *why = PS_NAT_DROP_NO_PORT;
@@ -927,6 +932,7 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         m->key = key;
         if (block != NONE)
             nat->block_use[block]++;
+        sub_add(nat, sub_at(nat, sub), 1);
         g_hash_table_insert(nat->map_index, key, GUINT_TO_POINTER(mi + 1));
         nat->mappings_created->value++;
         char abuf[SIM_ADDRESS_STRLEN];
@@ -952,7 +958,6 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
     e->timer = sim_engine_after(net->engine, nat->timeout[PS_NAT_SYN_SENT], entry_timer, nat, ei);
     per_dest_add(nat, m->addr, dest, 1);
     nat->holding++;
-    sub_add(nat, sub_at(nat, sub), 1);
     nat->translated->value++;
     c->nat_entry = ei + 1;
     return TRUE;

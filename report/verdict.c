@@ -70,14 +70,16 @@ static char *nat_verdict(JsonObject *root, double host_first)
     g_autofree char *t = ps_report_when(first);
     g_autofree char *drops = ps_report_count(json_object_get_int_member(worst, "drops"));
     g_autofree char *attempts = ps_report_count(json_object_get_int_member(overall, "attempts"));
-    return g_strdup_printf(
-        "SYNs start being dropped at %s: NAT %s had no mapping to give (%s mostly; %s drops, "
-        "%" G_GINT64_FORMAT " clients' ETIMEDOUT, %" G_GINT64_FORMAT " late successes after "
-        "a retransmission); %.2f%% of %s attempts failed.",
-        t, json_object_get_string_member(worst, "name"), reason_text, drops,
-        json_object_get_int_member(worst, "client_etimedout"),
-        json_object_get_int_member(worst, "client_late_successes"),
-        100.0 * member_double(overall, "failure_ratio"), attempts);
+    g_autofree char *timedout =
+        ps_report_count(json_object_get_int_member(worst, "client_etimedout"));
+    g_autofree char *late =
+        ps_report_count(json_object_get_int_member(worst, "client_late_successes"));
+    return g_strdup_printf("SYNs start being dropped at %s: NAT %s had no mapping to give (%s "
+                           "mostly; %s drops, %s ETIMEDOUT at the clients, %s late successes "
+                           "after a retransmission); %.2f%% of %s attempts failed.",
+                           t, json_object_get_string_member(worst, "name"), reason_text, drops,
+                           timedout, late, 100.0 * member_double(overall, "failure_ratio"),
+                           attempts);
 }
 
 char *ps_report_verdict(JsonNode *summary)
