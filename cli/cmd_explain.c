@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "keys.h"
+#include "nat_theory.h"
 #include "run.h"
 #include "terminal_summary.h"
 #include "theory.h"
@@ -148,6 +149,9 @@ char *cli_explain_text(const SimScenario *scenario)
         g_string_append(o, "\nA single-pool loss system (one address, one destination, "
                            "Poisson arrivals at one rate):\nErlang B is the expected "
                            "failure ratio once the run is in steady state.\n");
+    g_autofree char *nats = ps_nat_explain(scenario);
+    if (nats)
+        g_string_append_printf(o, "\n%s", nats);
     return g_string_free(o, FALSE);
 }
 

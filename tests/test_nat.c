@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "keys.h"
+#include "nat_theory.h"
 #include "network_internal.h"
 #include "run.h"
 #include "test_util.h"
@@ -603,6 +604,28 @@ START_TEST(flash_sale_scenario)
 }
 END_TEST
 
+/* explain: the flash sale's 55,000 / (200 ms + 60 s) = 913.6/s, the
+ * rate at which the simulated gateway's entries stop growing. */
+START_TEST(explain_nat)
+{
+    const char *root = g_getenv("PORTSIM_SOURCE_ROOT");
+    g_autofree char *path = g_build_filename(root, "scenarios", "nat-gateway-flash-sale.ini", NULL);
+    GError *error = NULL;
+    SimScenario *sc = sim_scenario_load_file(schema, path, NULL, &error);
+    ck_assert_ptr_nonnull(sc);
+    g_autofree char *text = ps_nat_explain(sc);
+    ck_assert_msg(text && strstr(text, "55,000 / 60.2 s = 913.6/s"), "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "SYNs will be dropped"));
+    sim_scenario_free(sc);
+    const char *four[] = {"nat.gw.addresses=203.0.113.1-203.0.113.4", NULL};
+    sc = sim_scenario_load_file(schema, path, four, &error);
+    g_autofree char *text4 = ps_nat_explain(sc);
+    ck_assert_msg(strstr(text4, "220,000 / 60.2 s = 3654/s") && !strstr(text4, "dropped"), "%s",
+                  text4);
+    sim_scenario_free(sc);
+}
+END_TEST
+
 /* cgn-port-blocks.ini: the busy home's 1,009th connection, at 1,008 / 20 =
  * 50.4 s, finds its block full; the homes (125 ports each) never fail. */
 START_TEST(cgn_scenario)
@@ -692,6 +715,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, deterministic_runs);
     tcase_add_test(tc, flash_sale_scenario);
     tcase_add_test(tc, cgn_scenario);
+    tcase_add_test(tc, explain_nat);
     suite_add_tcase(s, tc);
     return s;
 }
