@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "expect.h"
 #include "keys.h"
 #include "nat_theory.h"
 #include "network_internal.h"
@@ -640,6 +641,34 @@ START_TEST(cgn_scenario)
 }
 END_TEST
 
+/* [expect] reads the nats block: scoped to one box, or over all. */
+START_TEST(expect_nat_metrics)
+{
+    g_autofree char *ini = g_strconcat(MEASURED,
+                                       "[expect]\nnat_drops(nat.gw) = == 0\n"
+                                       "nat_first_drop = >= 1h\nnat_reclaimed = >= 100\n",
+                                       NULL);
+    for (int held = 0; held < 2; held++) {
+        const char *ov[] = {held ? "workload.w.hold=const(100s)" : "workload.w.hold=const(0s)",
+                            NULL};
+        Ran r = run_text(ini, ov, FALSE);
+        PsExpect *e = ps_expect_new(r.sc, NULL);
+        ck_assert_ptr_nonnull(e);
+        JsonNode *summary = ps_run_summary(r.run);
+        GString *report = g_string_new(NULL);
+        gboolean ok = ps_expect_check(e, summary, report);
+        /* Held 100 s, the box drops from 50 s: both drop gates break. */
+        ck_assert_msg(ok == !held, "%s", report->str);
+        if (held)
+            ck_assert_ptr_nonnull(strstr(report->str, "BROKEN  nat_first_drop >= 1h: 50s"));
+        g_string_free(report, TRUE);
+        json_node_unref(summary);
+        ps_expect_free(e);
+        ran_free(&r);
+    }
+}
+END_TEST
+
 static void expect_error(const char *ini, const char *needle)
 {
     GError *error = NULL;
@@ -716,6 +745,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, flash_sale_scenario);
     tcase_add_test(tc, cgn_scenario);
     tcase_add_test(tc, explain_nat);
+    tcase_add_test(tc, expect_nat_metrics);
     suite_add_tcase(s, tc);
     return s;
 }
