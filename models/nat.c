@@ -1323,6 +1323,15 @@ void ps_nat_summary(const PsNetwork *net, JsonBuilder *b)
     json_builder_end_array(b);
 }
 
+char *ps_nat_event_owner(const PsNetwork *net, void *ctx)
+{
+    for (guint i = 0; i < net->nats->len; i++)
+        if (ctx == net->nats->pdata[i])
+            return g_strdup_printf("nat %s (an entry's timeout)",
+                                   ((const PsNat *)net->nats->pdata[i])->name);
+    return NULL;
+}
+
 gboolean ps_nat_pools_empty(const PsNetwork *net)
 {
     for (guint i = 0; i < net->nats->len; i++) {

@@ -58,6 +58,8 @@ gboolean ps_nat_outside(const PsNetwork *net, const PsConn *c, uint32_t *pool_id
 void ps_nat_register_columns(PsNetwork *net, SimSeries *series);
 void ps_nat_summary(const PsNetwork *net, JsonBuilder *b);
 gboolean ps_nat_pools_empty(const PsNetwork *net);
+/* The watchdog's name for an event of a NAT box; NULL when not one. */
+char *ps_nat_event_owner(const PsNetwork *net, void *ctx);
 void ps_nat_plot_targets(const PsNetwork *net, GPtrArray *targets);
 
 /* For tests: an entry's external port and address index, by connection. */

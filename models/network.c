@@ -739,7 +739,7 @@ char *ps_network_event_owner(const PsNetwork *net, SimHandler handler, void *ctx
         if (ctx == wl)
             return g_strdup_printf("workload %s (its arrivals)", wl->name);
     }
-    return NULL;
+    return ps_nat_event_owner(net, ctx);
 }
 
 const GError *ps_network_fault(const PsNetwork *net) { return net->fault; }
