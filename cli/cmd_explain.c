@@ -28,7 +28,8 @@ static void explain_host(GString *o, const PsHostTheory *h)
                            ports);
     if (h->exclusive)
         g_string_append_printf(o, "  4-tuple capacity     K = C x addresses = %s x %u = %s "
-                                  "(bind_before_connect: a port serves one connection)\n",
+                                  "(a port serves one connection: bind_before_connect, "
+                                  "host-wide ports or UDP)\n",
                                ports, h->addresses, cap);
     else
         g_string_append_printf(o, "  4-tuple capacity     K = C x addresses x destinations = "

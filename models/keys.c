@@ -250,6 +250,13 @@ static const SimKeyDef workload_keys[] = {
      "When it stops; defaults to the scenario's duration."},
     {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
      "A NAT box these connections pass (\"nat gw\"), overriding the host's via."},
+    {"protocol", SIM_TYPE_ENUM, "tcp", NULL, NULL, "tcp|udp", 0,
+     "udp: a DNS-like exchange instead of a TCP connection: each attempt takes a new source "
+     "port, sends one query, gets the answer one round trip plus `service` later and closes "
+     "the socket (no TIME_WAIT); no answer within connect_timeout (default 5 s, "
+     "resolv.conf(5) timeout) is ETIMEDOUT. `hold`, `closer` and `requests` do not apply. The "
+     "host's UDP ports come from its ephemeral pool (Linux keeps a separate UDP table: exact "
+     "for a host that only speaks UDP)."},
 };
 
 #define N_KEYS(a) (G_N_ELEMENTS(a))

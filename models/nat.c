@@ -25,6 +25,7 @@ typedef enum { ALLOC_NETFILTER, ALLOC_RANDOM, ALLOC_SEQUENTIAL } AllocKind;
 typedef struct {
     SimAddress address;
     PsPortPool *ports;
+    PsPortPool *udp; /* UDP's own port space */
     uint32_t pool_id;
     SimGauge *ports_in_use;
     GQueue free_blocks; /* block numbers within this address, FIFO */
@@ -38,6 +39,8 @@ typedef struct {
     PsDestId xdest; /* the external pool's destination (not used by EIM) */
     uint16_t addr;
     uint16_t port;
+    gboolean udp;
+    uint32_t last_entry; /* the newest entry on it (APDM: the only one) */
     gpointer key;
 } NatMap;
 
@@ -53,6 +56,7 @@ typedef struct {
     PsPool *pool;
     const PsEndpoint *ep;
     guint64 serial;
+    SimTime since; /* created: a UDP flow older than 2 s becomes a stream */
     SimEventId timer;
 } NatEntry;
 
@@ -66,6 +70,7 @@ typedef struct {
 typedef struct {
     SimAddress address;
     uint16_t port;
+    uint16_t udp;
 } DestKey;
 
 struct PsNat {
@@ -111,10 +116,11 @@ struct PsNat {
 };
 
 static const char *const state_names[PS_NAT_N_STATES] = {
-    "syn_sent", "established", "fin_wait", "close_wait", "last_ack", "time_wait", "close"};
+    "syn_sent", "established", "fin_wait", "close_wait", "last_ack",
+    "time_wait", "close",      "udp",      "udp_stream"};
 static const char *const timeout_keys[PS_NAT_N_STATES] = {
-    "tcp_syn_sent", "tcp_established", "tcp_fin_wait", "tcp_close_wait",
-    "tcp_last_ack", "tcp_time_wait",   "tcp_close"};
+    "tcp_syn_sent", "tcp_established", "tcp_fin_wait",  "tcp_close_wait", "tcp_last_ack",
+    "tcp_time_wait", "tcp_close",      "udp_unreplied", "udp_assured"};
 static const char *const drop_names[PS_NAT_DROP_N] = {
     "no_free_port", "per_destination_limit", "per_subscriber_limit", "table_full"};
 
@@ -187,6 +193,13 @@ static const SimKeyDef nat_keys[] = {
      "linux-nat-measured.md)."},
     {"tcp_close", SIM_TYPE_DURATION, "10s", "1ms", "30d", NULL, 0,
      "After an RST (nf_conntrack_tcp_timeout_close 10 s; measured 10 s)."},
+    {"udp_unreplied", SIM_TYPE_DURATION, "30s", "1ms", "30d", NULL, 0,
+     "A UDP entry that is not a stream: no answer yet, or answered within 2 s of its start "
+     "(a DNS query and its reply) (nf_conntrack_udp_timeout 30 s, nf_conntrack_proto_udp.c; "
+     "ports.md §5.7)."},
+    {"udp_assured", SIM_TYPE_DURATION, "120s", "1ms", "30d", NULL, 0,
+     "A UDP stream: traffic both ways on a flow older than 2 s (nf_conntrack_udp_timeout_stream "
+     "120 s since commit 294304e4c522; ports.md §5.7)."},
     {"max_mappings", SIM_TYPE_INT, "262144", "1", NULL, NULL, 0,
      "Most entries at once, in every state; a SYN past it is dropped as table_full "
      "(nf_conntrack_max 262144 in a fresh 6.18 namespace, linux-nat-measured.md)."},
@@ -231,38 +244,43 @@ static const char *const linux_masq_pairs[] = {
     "port_preservation", "true", "allocator", "netfilter", "reclaim", "time-wait",
     "tcp_syn_sent", "120s", "tcp_established", "5d", "tcp_fin_wait", "120s",
     "tcp_close_wait", "60s", "tcp_last_ack", "30s", "tcp_time_wait", "120s",
-    "tcp_close", "10s", "max_mappings", "262144", NULL};
+    "tcp_close", "10s", "udp_unreplied", "30s", "udp_assured", "120s",
+    "max_mappings", "262144", NULL};
 static const char *const aws_pairs[] = {
     "port_range", "1024-65535", "pooling", "arbitrary", "mapping",
     "address-and-port-dependent", "port_preservation", "false", "allocator", "random",
     "reclaim", "none", "tcp_syn_sent", "350s", "tcp_established", "350s", "tcp_fin_wait",
     "60s", "tcp_close_wait", "60s", "tcp_last_ack", "60s", "tcp_time_wait", "60s",
-    "tcp_close", "60s", "max_per_destination", "55000", "max_mappings", "4000000", NULL};
+    "tcp_close", "60s", "udp_unreplied", "350s", "udp_assured", "350s",
+    "max_per_destination", "55000", "max_mappings", "4000000", NULL};
 static const char *const gcp_pairs[] = {
     "port_range", "1024-65535", "pooling", "paired", "mapping", "address-and-port-dependent",
     "port_preservation", "false", "allocator", "random", "reclaim", "none",
     "tcp_syn_sent", "30s", "tcp_established", "1200s", "tcp_fin_wait", "30s",
     "tcp_close_wait", "30s", "tcp_last_ack", "30s", "tcp_time_wait", "120s", "tcp_close",
-    "30s", "min_ports_per_host", "64", "max_mappings", "4000000", NULL};
+    "30s", "udp_unreplied", "30s", "udp_assured", "30s", "min_ports_per_host", "64",
+    "max_mappings", "4000000", NULL};
 static const char *const azure_natgw_pairs[] = {
     "port_range", "1024-65535", "pooling", "arbitrary", "mapping",
     "address-and-port-dependent", "port_preservation", "false", "allocator", "random",
     "reclaim", "none", "tcp_syn_sent", "30s", "tcp_established", "4m", "tcp_fin_wait", "65s",
     "tcp_close_wait", "65s", "tcp_last_ack", "65s", "tcp_time_wait", "65s", "tcp_close",
-    "16s", "max_per_destination", "50000", "max_mappings", "4000000", NULL};
+    "16s", "udp_unreplied", "4m", "udp_assured", "4m", "max_per_destination", "50000",
+    "max_mappings", "4000000", NULL};
 static const char *const azure_lb_pairs[] = {
     "port_range", "1024-65535", "pooling", "paired", "mapping", "address-and-port-dependent",
     "port_preservation", "false", "allocator", "random", "reclaim", "none",
     "tcp_syn_sent", "4m", "tcp_established", "4m", "tcp_fin_wait", "240s", "tcp_close_wait",
     "240s", "tcp_last_ack", "240s", "tcp_time_wait", "240s", "tcp_close", "15s",
-    "ports_per_host", "1024", "max_mappings", "4000000", NULL};
+    "udp_unreplied", "4m", "udp_assured", "4m", "ports_per_host", "1024",
+    "max_mappings", "4000000", NULL};
 static const char *const cgn_pairs[] = {
     "port_range", "1024-65535", "pooling", "paired", "mapping", "endpoint-independent",
     "port_preservation", "false", "allocator", "random", "reclaim", "none",
     "tcp_syn_sent", "240s", "tcp_established", "7440s", "tcp_fin_wait", "240s",
     "tcp_close_wait", "240s", "tcp_last_ack", "240s", "tcp_time_wait", "120s", "tcp_close",
-    "240s", "block_size", "1008", "max_blocks_per_host", "1", "max_mappings", "4000000",
-    NULL};
+    "240s", "udp_unreplied", "300s", "udp_assured", "300s", "block_size", "1008",
+    "max_blocks_per_host", "1", "max_mappings", "4000000", NULL};
 
 static const SimPresetDef nat_presets[] = {
     {"nat", "linux-masquerade",
@@ -346,23 +364,25 @@ static guint dest_hash(gconstpointer p)
     for (guint i = 0; i < 16; i++)
         h = (h ^ k->address.bytes[i]) * 16777619u;
     h = (h ^ k->address.family) * 16777619u;
+    h = (h ^ k->udp) * 16777619u;
     return (h ^ k->port) * 16777619u;
 }
 
 static gboolean dest_equal(gconstpointer a, gconstpointer b)
 {
     const DestKey *x = a, *y = b;
-    return x->port == y->port && x->address.family == y->address.family &&
+    return x->port == y->port && x->udp == y->udp && x->address.family == y->address.family &&
            memcmp(x->address.bytes, y->address.bytes, 16) == 0;
 }
 
 /* The box's own id of a destination (address, port): stable for the run. */
-static uint32_t dest_id(PsNat *nat, const SimAddress *a, uint16_t port)
+static uint32_t dest_id(PsNat *nat, const SimAddress *a, uint16_t port, gboolean udp)
 {
     DestKey k;
     memset(&k, 0, sizeof k);
     k.address = *a;
     k.port = port;
+    k.udp = (uint16_t)udp;
     gpointer v = g_hash_table_lookup(nat->dest_ids, &k);
     if (v)
         return GPOINTER_TO_UINT(v) - 1;
@@ -443,9 +463,9 @@ static void sub_add(PsNat *nat, NatSub *s, int d)
     sim_gauge_set(nat->top_sub, now(nat), nat->top);
 }
 
-static void ports_changed(PsNat *nat, NatAddr *a, guint before)
+static void ports_changed(PsNat *nat, NatAddr *a, PsPortPool *pp, guint before)
 {
-    int64_t d = (int64_t)ps_pool_ports_in_use(a->ports) - before;
+    int64_t d = (int64_t)ps_pool_ports_in_use(pp) - before;
     if (d == 0)
         return;
     sim_gauge_add(a->ports_in_use, now(nat), d);
@@ -507,12 +527,13 @@ static void map_unref(PsNat *nat, uint32_t mi)
     if (--m->refs > 0)
         return;
     NatAddr *a = &nat->addrs[m->addr];
-    guint before = ps_pool_ports_in_use(a->ports);
+    PsPortPool *pp = m->udp ? a->udp : a->ports;
+    guint before = ps_pool_ports_in_use(pp);
     if (nat->mapping == MAP_EIM)
-        ps_pool_bind_release(a->ports, m->port);
+        ps_pool_bind_release(pp, m->port);
     else
-        ps_pool_connect_release(a->ports, m->xdest, m->port);
-    ports_changed(nat, a, before);
+        ps_pool_connect_release(pp, m->xdest, m->port);
+    ports_changed(nat, a, pp, before);
     sub_add(nat, sub_at(nat, m->sub), -1);
     if (m->block != NONE && --nat->block_use[m->block] == 0)
         block_release(nat, sub_at(nat, m->sub), m->block);
@@ -594,6 +615,8 @@ static void entry_set(PsNat *nat, uint32_t ei, PsNatState state)
 
 typedef struct {
     gboolean eim;
+    gboolean udp;
+    PsPortPool *pp; /* the address's pool for the protocol */
     PsDestId xdest;
     uint32_t probes;
     uint32_t evict; /* entry to evict for the port found, or NONE */
@@ -601,7 +624,8 @@ typedef struct {
 
 static gboolean usable(NatAddr *a, const Search *s, uint16_t port)
 {
-    return s->eim ? ps_pool_bind_ok(a->ports, port) : ps_pool_connect_ok(a->ports, s->xdest, port);
+    (void)a;
+    return s->eim ? ps_pool_bind_ok(s->pp, port) : ps_pool_connect_ok(s->pp, s->xdest, port);
 }
 
 /* The range offset of the first usable port among count from start (step
@@ -610,7 +634,8 @@ static int64_t scan(PsNat *nat, NatAddr *a, const Search *s, uint32_t start, uin
                     uint32_t count, uint32_t span)
 {
     (void)nat;
-    return ps_pool_first_usable(a->ports, s->xdest, s->eim, start, step, count, span);
+    (void)a;
+    return ps_pool_first_usable(s->pp, s->xdest, s->eim, start, step, count, span);
 }
 
 /* nf_nat_l4proto_unique_tuple() with nf_nat_used_tuple_harder(). */
@@ -622,7 +647,7 @@ static int search_netfilter(PsNat *nat, NatAddr *a, Search *s)
         uint32_t off = sim_rng_below(&nat->rng, 65536) % R;
         int64_t k = scan(nat, a, s, off, 1, attempts, R);
         uint32_t lim = k < 0 ? attempts : (uint32_t)k;
-        if (nat->reclaim) {
+        if (nat->reclaim && !s->udp) {
             /* The last NF_NAT_HARDER_THRESH = 32 attempts may evict. */
             uint32_t from = attempts > 32 ? attempts - 32 : 0;
             for (uint32_t i = from; i < lim; i++) {
@@ -764,8 +789,9 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
             uint16_t ai = (uint16_t)(g / nat->blocks_per_addr);
             if (nat->max_per_dest > 0 && per_dest_count(nat, ai, dest) >= nat->max_per_dest)
                 continue;
+            s->pp = s->udp ? a->udp : a->ports;
             if (!s->eim)
-                s->xdest = ps_pool_dest(a->ports, &ep->address,
+                s->xdest = ps_pool_dest(s->pp, &ep->address,
                                         nat->mapping == MAP_APDM ? ep->port : 0);
             int port = search_block(nat, a, s, g % nat->blocks_per_addr);
             if (port >= 0) {
@@ -790,8 +816,9 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
                 uint32_t g = ai * nat->blocks_per_addr + b;
                 g_array_append_val(su->blocks, g);
                 su->addr = (uint16_t)ai;
+                s->pp = s->udp ? a->udp : a->ports;
                 if (!s->eim)
-                    s->xdest = ps_pool_dest(a->ports, &ep->address,
+                    s->xdest = ps_pool_dest(s->pp, &ep->address,
                                             nat->mapping == MAP_APDM ? ep->port : 0);
                 int port = search_block(nat, a, s, b);
                 if (port >= 0) {
@@ -816,8 +843,9 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
             limited = TRUE;
             continue;
         }
+        s->pp = s->udp ? a->udp : a->ports;
         if (!s->eim)
-            s->xdest = ps_pool_dest(a->ports, &ep->address,
+            s->xdest = ps_pool_dest(s->pp, &ep->address,
                                     nat->mapping == MAP_APDM ? ep->port : 0);
         int port = -1;
         if (nat->preserve && c->port >= nat->range.lo && c->port <= nat->range.hi) {
@@ -846,15 +874,18 @@ static void drop(PsNat *nat, PsConn *c, PsNatDrop why, uint32_t probes)
     nat->drop[why]->value++;
     if (nat->first_drop == SIM_TIME_NEVER)
         nat->first_drop = now(nat);
-    trace(nat, c, "SYN dropped (%s, %u probes)", drop_names[why], probes);
+    trace(nat, c, "%s dropped (%s, %u probes)", c->wl->udp ? "UDP query" : "SYN",
+          drop_names[why], probes);
 }
 
-static gpointer map_key(PsNat *nat, const PsConn *c, uint32_t dest_full, uint32_t dest_addr)
+static gpointer map_key(PsNat *nat, const PsConn *c, uint32_t dest_full, uint32_t dest_addr,
+                        gboolean udp)
 {
     uint64_t d = nat->mapping == MAP_EIM   ? 0
                  : nat->mapping == MAP_ADM ? (uint64_t)dest_addr + 1
                                            : (uint64_t)dest_full + 1;
-    return pack3(c->pool->id & 0x3fffffu, c->port, d & 0x3ffffffu, 16, 26);
+    uint64_t origin = ((uint64_t)(c->pool->id & 0x1fffffu) << 1) | (udp ? 1u : 0u);
+    return pack3(origin, c->port, d & 0x3ffffffu, 16, 26);
 }
 
 gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
@@ -872,10 +903,11 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         ps_nat_conn_done(net, c);
     }
     const PsEndpoint *ep = &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
-    uint32_t dest = dest_id(nat, &ep->address, ep->port);
-    uint32_t dest_addr = nat->mapping == MAP_ADM ? dest_id(nat, &ep->address, 0) : 0;
+    gboolean udp = c->wl->udp;
+    uint32_t dest = dest_id(nat, &ep->address, ep->port, udp);
+    uint32_t dest_addr = nat->mapping == MAP_ADM ? dest_id(nat, &ep->address, 0, udp) : 0;
     uint32_t sub = sub_of(nat, c);
-    gpointer key = map_key(nat, c, dest, dest_addr);
+    gpointer key = map_key(nat, c, dest, dest_addr, udp);
     gpointer found = g_hash_table_lookup(nat->map_index, key);
     uint32_t mi;
     if (found) {
@@ -891,19 +923,20 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         }
         m->refs++;
         if (nat->mapping == MAP_APDM) {
-            /* The same 4-tuple again: a SYN on an entry in TIME_WAIT reopens
-             * it (nf_conntrack_tcp_packet(), ports.md §5.7). */
-            gpointer v = g_hash_table_lookup(nat->evictable,
-                                             evict_key(m->addr, m->xdest, m->port, FALSE));
-            if (v)
-                entry_end(nat, GPOINTER_TO_UINT(v) - 1, END_REOPENED);
+            /* The same 5-tuple again has one conntrack entry: a SYN on an
+             * entry in TIME_WAIT reopens it (nf_conntrack_tcp_packet(),
+             * ports.md §5.7), a UDP datagram refreshes it. The new
+             * connection takes the entry over (the old one ends here). */
+            uint32_t old = m->last_entry;
+            if (old != NONE && entry_at(nat, old)->holding && entry_at(nat, old)->map == mi)
+                entry_end(nat, old, END_REOPENED);
         }
     } else {
         if (nat->holding >= nat->max_mappings) {
             drop(nat, c, PS_NAT_DROP_TABLE_FULL, 0);
             return FALSE;
         }
-        Search s = {.evict = NONE};
+        Search s = {.evict = NONE, .udp = udp};
         uint16_t ai = 0;
         uint32_t block = NONE;
         PsNatDrop why = PS_NAT_DROP_NO_PORT;
@@ -915,12 +948,12 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         NatAddr *a = &nat->addrs[ai];
         if (s.evict != NONE)
             entry_end(nat, s.evict, END_RECLAIMED);
-        guint before = ps_pool_ports_in_use(a->ports);
+        guint before = ps_pool_ports_in_use(s.pp);
         if (s.eim)
-            ps_pool_bind_take(a->ports, (uint16_t)port);
+            ps_pool_bind_take(s.pp, (uint16_t)port);
         else
-            ps_pool_connect_take(a->ports, s.xdest, (uint16_t)port);
-        ports_changed(nat, a, before);
+            ps_pool_connect_take(s.pp, s.xdest, (uint16_t)port);
+        ports_changed(nat, a, s.pp, before);
         mi = slab_new(nat->maps, nat->free_maps);
         NatMap *m = map_at(nat, mi);
         m->sub = sub;
@@ -929,6 +962,7 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         m->xdest = s.eim ? 0 : s.xdest;
         m->addr = ai;
         m->port = (uint16_t)port;
+        m->udp = udp;
         m->key = key;
         if (block != NONE)
             nat->block_use[block]++;
@@ -940,8 +974,9 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         trace(nat, c, "mapping created: %s:%d after %u probe%s%s", abuf, port, s.probes,
               s.probes == 1 ? "" : "s", s.evict != NONE ? " (reclaimed a closed entry)" : "");
     }
-    NatMap *m = map_at(nat, mi);
     uint32_t ei = slab_new(nat->entries, nat->free_entries);
+    NatMap *m = map_at(nat, mi);
+    m->last_entry = ei;
     NatEntry *e = entry_at(nat, ei);
     e->map = mi;
     e->conn = id;
@@ -952,10 +987,12 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
     e->pool = c->pool;
     e->ep = ep;
     e->serial = c->serial;
+    e->since = now(nat);
     e->holding = TRUE;
-    e->state = PS_NAT_SYN_SENT;
-    set_state_gauges(nat, -1, PS_NAT_SYN_SENT);
-    e->timer = sim_engine_after(net->engine, nat->timeout[PS_NAT_SYN_SENT], entry_timer, nat, ei);
+    PsNatState first = udp ? PS_NAT_UDP : PS_NAT_SYN_SENT;
+    e->state = (uint8_t)first;
+    set_state_gauges(nat, -1, first);
+    e->timer = sim_engine_after(net->engine, nat->timeout[first], entry_timer, nat, ei);
     per_dest_add(nat, m->addr, dest, 1);
     nat->holding++;
     nat->translated->value++;
@@ -975,6 +1012,21 @@ void ps_nat_segment(PsNetwork *net, PsConn *c, PsNatState state)
     if (state == PS_NAT_ESTABLISHED && e->state == PS_NAT_SYN_SENT && c->syn_retx > 0)
         nat->late_successes->value++;
     entry_set(nat, c->nat_entry - 1, state);
+}
+
+void ps_nat_udp_reply(PsNetwork *net, PsConn *c)
+{
+    (void)net;
+    if (!c->nat_entry)
+        return;
+    PsNat *nat = c->wl->nat;
+    NatEntry *e = entry_at(nat, c->nat_entry - 1);
+    if (!e->holding)
+        return;
+    /* nf_conntrack_proto_udp.c: traffic both ways on a flow older than
+     * 2 s makes it a stream (udp_assured); else it keeps udp_unreplied. */
+    gboolean stream = e->state == PS_NAT_UDP_STREAM || now(nat) - e->since > 2 * SIM_S;
+    entry_set(nat, c->nat_entry - 1, stream ? PS_NAT_UDP_STREAM : PS_NAT_UDP);
 }
 
 void ps_nat_conn_done(PsNetwork *net, PsConn *c)
@@ -1164,6 +1216,7 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
         NatAddr *a = &nat->addrs[i];
         a->address = g_array_index(addrs, SimAddress, i);
         a->ports = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
+        a->udp = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
         a->pool_id = net->n_pools++;
         g_queue_init(&a->free_blocks);
         if (nat->block_size > 0 && !nat->deterministic)
@@ -1204,6 +1257,7 @@ void ps_nat_free(PsNat *nat)
         return;
     for (guint i = 0; nat->addrs && i < nat->n_addrs; i++) {
         ps_pool_free(nat->addrs[i].ports);
+        ps_pool_free(nat->addrs[i].udp);
         g_queue_clear(&nat->addrs[i].free_blocks);
     }
     for (guint i = 0; i < nat->subs->len; i++)
@@ -1337,7 +1391,7 @@ gboolean ps_nat_pools_empty(const PsNetwork *net)
     for (guint i = 0; i < net->nats->len; i++) {
         const PsNat *nat = net->nats->pdata[i];
         for (guint a = 0; a < nat->n_addrs; a++)
-            if (!ps_pool_is_empty(nat->addrs[a].ports))
+            if (!ps_pool_is_empty(nat->addrs[a].ports) || !ps_pool_is_empty(nat->addrs[a].udp))
                 return FALSE;
     }
     return TRUE;

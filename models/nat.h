@@ -21,6 +21,8 @@ typedef enum {
     PS_NAT_LAST_ACK,
     PS_NAT_TIME_WAIT,
     PS_NAT_CLOSE, /* after an RST */
+    PS_NAT_UDP,        /* UDP, not (yet) a stream */
+    PS_NAT_UDP_STREAM, /* UDP, both ways and older than 2 s */
     PS_NAT_N_STATES,
 } PsNatState;
 
@@ -43,11 +45,13 @@ void ps_nat_free(PsNat *nat);
  * NULL for none. */
 PsNat *ps_nat_for_workload(PsNetwork *net, SimSection *workload, SimSection *host);
 
-/* The client sends a SYN (first or retransmitted) through c->wl->nat:
- * FALSE when the box drops it. */
+/* The client sends a SYN (first or retransmitted), or a UDP query, through
+ * c->wl->nat: FALSE when the box drops it. */
 gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id);
 /* A later segment passed the box and moved its entry to `state`. */
 void ps_nat_segment(PsNetwork *net, PsConn *c, PsNatState state);
+/* A UDP answer passed the box toward the client. */
+void ps_nat_udp_reply(PsNetwork *net, PsConn *c);
 /* The connection record is being recycled: it no longer names its entry. */
 void ps_nat_conn_done(PsNetwork *net, PsConn *c);
 /* What the server sees of a NATed connection: the external pool's id and

@@ -26,6 +26,8 @@ typedef struct {
     GHashTable *dests;
     guint subscribers;
     gboolean linger0;
+    gboolean udp; /* every workload through the box is UDP */
+    gboolean any;
 } Through;
 
 static void add_dests(GHashTable *dests, SimSection *server)
@@ -76,6 +78,9 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
             continue;
         SimSection *host = sim_section_reference(wl, "host");
         add_dests(t.dests, sim_section_reference(wl, "target"));
+        gboolean udp = strcmp(sim_section_text(wl, "protocol"), "udp") == 0;
+        t.udp = (t.any ? t.udp : TRUE) && udp;
+        t.any = TRUE;
         if (g_hash_table_contains(seen_hosts, host))
             continue;
         g_hash_table_add(seen_hosts, host);
@@ -103,10 +108,13 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
     double A = sim_section_addresses(nat, "addresses")->len;
     const char *mapping = sim_section_text(nat, "mapping");
     gboolean eim = strcmp(mapping, "endpoint-independent") == 0;
-    gboolean reclaim = strcmp(sim_section_text(nat, "reclaim"), "time-wait") == 0;
+    gboolean reclaim = !t.udp && strcmp(sim_section_text(nat, "reclaim"), "time-wait") == 0;
     double hold = t.occupancy_w / t.weight;
-    double tw = sim_time_to_seconds(
-        sim_section_duration(nat, t.linger0 ? "tcp_close" : "tcp_time_wait"));
+    /* UDP: the entry outlives the answer by udp_unreplied (answered within
+     * 2 s) or udp_assured. */
+    double tw = sim_time_to_seconds(sim_section_duration(
+        nat, t.udp ? (hold > 2 ? "udp_assured" : "udp_unreplied")
+                   : t.linger0 ? "tcp_close" : "tcp_time_wait"));
     double T = hold + (reclaim ? 0 : tw);
     g_string_append_printf(o, "nat %s: %.0f address%s x %u destination%s, %s mapping\n",
                            sim_section_name(nat), A, A == 1 ? "" : "es", D, D == 1 ? "" : "s",
@@ -115,7 +123,11 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
     g_string_append_printf(o, "  external ports       P = %s per address (%lld-%lld)\n", ps,
                            (long long)range.lo, (long long)range.hi);
     g_string_append_printf(o, "  entry life           T = handshake + hold + close%s = %g s%s\n",
-                           reclaim ? "" : (t.linger0 ? " + CLOSE timer" : " + NAT TIME_WAIT"), T,
+                           reclaim  ? ""
+                           : t.udp  ? " + UDP timeout"
+                           : t.linger0 ? " + CLOSE timer"
+                                       : " + NAT TIME_WAIT",
+                           T,
                            reclaim ? " (TIME_WAIT entries are reclaimed on demand: the limit is "
                                      "concurrent connections)"
                                    : "");
@@ -168,7 +180,7 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
                            sustainable);
     g_string_append_printf(o, "  peak load            %.6g/s offered = %.3g of it%s\n",
                            t.rate_peak, t.rate_peak / sustainable,
-                           t.rate_peak > sustainable ? ": SYNs will be dropped" : "");
+                           t.rate_peak > sustainable ? ": SYNs (or queries) will be dropped" : "");
 }
 
 char *ps_nat_explain(const SimScenario *scenario)

@@ -165,6 +165,7 @@ typedef struct {
     PsMetrics m;
     PsNetwork *net;
     PsNat *nat; /* `via = nat NAME` (its own or its host's); NULL: none */
+    gboolean udp; /* protocol = udp: one query per new source port (tcp.c) */
 } PsWorkload;
 
 /* TCP states of one side of a connection (RFC 793 names). */

@@ -418,6 +418,8 @@ static void client_syn_timer(void *ctx, uint64_t id)
     transmit_handshake(net, c, (uint32_t)id, server_gets_syn);
 }
 
+static void udp_query(PsNetwork *net, PsConn *c, uint32_t id, uint32_t probes);
+
 void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hold, uint32_t user,
                     uint32_t attempt)
 {
@@ -450,7 +452,8 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
      * port uniqueness (Windows without SO_REUSE_UNICASTPORT) is the same
      * exclusivity at connect(). */
     gboolean bind_call = host->bind_before_connect && !host->bind_address_no_port;
-    gboolean exclusive = bind_call || host->host_wide_ports;
+    /* A UDP socket's port is its own toward everyone (udp_lib_get_port()). */
+    gboolean exclusive = bind_call || host->host_wide_ports || wl->udp;
     PsAllocRequest req = {
         .mode = exclusive ? PS_ALLOC_BIND : PS_ALLOC_CONNECT,
         .local = &pool->address,
@@ -510,6 +513,10 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     update_ports_in_use(net, pool, before);
     SimTime t = now(net);
     FOR_EACH_METRICS(c, m, sim_gauge_add(m->active, t, 1));
+    if (wl->udp) {
+        udp_query(net, c, id, probes);
+        return;
+    }
     c->client = TCP_SYN_SENT;
     TRACE(net, c, id, "port chosen after %u probe%s%s; SYN sent", probes, probes == 1 ? "" : "s",
           reused ? " (took over a TIME_WAIT 4-tuple: tcp_tw_reuse)" : "");
@@ -850,4 +857,102 @@ void ps_tcp_listener_bind(PsNetwork *net, PsListener *l)
     while (net->listeners->pdata[idx] != l)
         idx++;
     sim_engine_at(net->engine, MAX(l->until, now(net)), listener_release, net, idx);
+}
+
+/* --- UDP: one query per new source port (protocol = udp) ----------------
+ *
+ * A DNS-like exchange: the client takes a port (exclusive, as UDP's
+ * autobind does), sends one query, and closes the socket when the answer
+ * arrives, or fails with ETIMEDOUT when none came within the workload's
+ * connect_timeout (default 5 s, the resolver's RES_TIMEOUT). No TIME_WAIT
+ * anywhere; a NAT on the way keeps its own UDP entry (nat.c). The client's
+ * state reuses SYN_SENT for "query outstanding". Limitation: the host's
+ * UDP ports come from the same pool as its TCP ports (Linux keeps separate
+ * tables), exact for hosts that only speak UDP. */
+
+#define UDP_TIMEOUT_DEFAULT (5 * SIM_S) /* resolv.conf(5) timeout:5 */
+
+static void udp_server_gets_query(void *ctx, uint64_t id);
+static void udp_server_replies(void *ctx, uint64_t id);
+static void udp_client_gets_reply(void *ctx, uint64_t id);
+
+static void udp_timeout(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->syn_timer = SIM_EVENT_NONE;
+    record_failure(net, c, PS_FAIL_ETIMEDOUT);
+    TRACE(net, c, id, "no UDP answer: ETIMEDOUT; socket closed, port released");
+    client_release(net, c, FALSE);
+    request_end(c, FALSE);
+    conn_maybe_free(net, (uint32_t)id);
+}
+
+static void udp_query(PsNetwork *net, PsConn *c, uint32_t id, uint32_t probes)
+{
+    PsWorkload *wl = c->wl;
+    c->client = TCP_SYN_SENT;
+    c->owd = wl->delay;
+    if (wl->jitter > 0)
+        c->owd += (SimTime)(sim_rng_uniform(&wl->rng) * (double)wl->jitter);
+    c->syn_start = now(net);
+    SimTime timeout = wl->connect_timeout > 0 ? wl->connect_timeout : UDP_TIMEOUT_DEFAULT;
+    c->syn_timer = sim_engine_after(net->engine, timeout, udp_timeout, net, id);
+    TRACE(net, c, id, "port chosen after %u probe%s; UDP query sent", probes,
+          probes == 1 ? "" : "s");
+    gboolean lost = wl->loss > 0 && sim_rng_uniform(&wl->rng) < wl->loss;
+    if (!lost && wl->nat && !ps_nat_syn(net, c, id))
+        lost = TRUE;
+    if (lost)
+        return;
+    c->inflight++;
+    sim_engine_after(net->engine, c->owd, udp_server_gets_query, net, id);
+}
+
+static void udp_server_gets_query(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client == TCP_CLOSED) { /* the client gave up: nobody listens */
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    c->inflight++;
+    sim_engine_after(net->engine, sim_dist_sample(&c->wl->service, &c->wl->rng),
+                     udp_server_replies, net, id);
+}
+
+static void udp_server_replies(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
+    if (c->client == TCP_CLOSED || lost) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    if (c->nat_entry)
+        ps_nat_udp_reply(net, c);
+    c->inflight++;
+    sim_engine_after(net->engine, c->owd, udp_client_gets_reply, net, id);
+}
+
+static void udp_client_gets_reply(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client != TCP_SYN_SENT) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    sim_engine_cancel(net->engine, c->syn_timer);
+    c->syn_timer = SIM_EVENT_NONE;
+    FOR_EACH_METRICS(c, m, m->successes->value++);
+    TRACE(net, c, id, "UDP answer received: socket closed, port released");
+    request_end(c, TRUE);
+    client_release(net, c, FALSE);
+    conn_maybe_free(net, (uint32_t)id);
 }

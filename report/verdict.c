@@ -74,7 +74,7 @@ static char *nat_verdict(JsonObject *root, double host_first)
         ps_report_count(json_object_get_int_member(worst, "client_etimedout"));
     g_autofree char *late =
         ps_report_count(json_object_get_int_member(worst, "client_late_successes"));
-    return g_strdup_printf("SYNs start being dropped at %s: NAT %s had no mapping to give (%s "
+    return g_strdup_printf("NAT drops start at %s: NAT %s had no mapping to give a SYN or query (%s "
                            "mostly; %s drops, %s ETIMEDOUT at the clients, %s late successes "
                            "after a retransmission); %.2f%% of %s attempts failed.",
                            t, json_object_get_string_member(worst, "name"), reason_text, drops,
