@@ -22,11 +22,10 @@ CliTeaching *cli_teaching_open(PsRun *run, const char *trace_path, const char *t
         g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT, "--pcap-at needs --pcap FILE");
         return NULL;
     }
-    /* Until NAT boxes and load balancers exist, the client side is the only
-     * place segments can be seen. */
-    if (pcap_at && strcmp(pcap_at, "client") != 0) {
+    if (pcap_at && strcmp(pcap_at, "client") != 0 && strcmp(pcap_at, "nat-outside") != 0) {
         g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT,
-                    "--pcap-at %s: unknown observation point (available: client)", pcap_at);
+                    "--pcap-at %s: unknown observation point (available: client, nat-outside)",
+                    pcap_at);
         return NULL;
     }
     CliTeaching *t = g_new0(CliTeaching, 1);
@@ -40,6 +39,8 @@ CliTeaching *cli_teaching_open(PsRun *run, const char *trace_path, const char *t
     }
     ps_network_set_trace(ps_run_network(run), t->trace);
     ps_network_set_pcap(ps_run_network(run), t->pcap);
+    ps_network_set_pcap_nat_outside(ps_run_network(run),
+                                    pcap_at && strcmp(pcap_at, "nat-outside") == 0);
     return t;
 }
 

@@ -1054,6 +1054,24 @@ gboolean ps_nat_outside(const PsNetwork *net, const PsConn *c, uint32_t *pool_id
     return TRUE;
 }
 
+gboolean ps_nat_outside_endpoint(const PsNetwork *net, const PsConn *c, SimAddress *addr,
+                                 uint16_t *port)
+{
+    (void)net;
+    if (!c->nat_entry)
+        return FALSE;
+    const PsNat *nat = c->wl->nat;
+    const NatEntry *e = &g_array_index(nat->entries, NatEntry, c->nat_entry - 1);
+    /* The pool id names the address even after the entry ended. */
+    for (guint a = 0; a < nat->n_addrs; a++)
+        if (nat->addrs[a].pool_id == e->pool_id) {
+            *addr = nat->addrs[a].address;
+            *port = e->port;
+            return TRUE;
+        }
+    return FALSE;
+}
+
 gboolean ps_nat_conn_mapping(const PsNetwork *net, const PsConn *c, guint *addr, uint16_t *port)
 {
     (void)net;

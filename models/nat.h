@@ -66,6 +66,11 @@ gboolean ps_nat_pools_empty(const PsNetwork *net);
 char *ps_nat_event_owner(const PsNetwork *net, void *ctx);
 void ps_nat_plot_targets(const PsNetwork *net, GPtrArray *targets);
 
+/* The external address and port of a translated connection (--pcap-at
+ * nat-outside); FALSE when c is not translated. */
+gboolean ps_nat_outside_endpoint(const PsNetwork *net, const PsConn *c, SimAddress *addr,
+                                 uint16_t *port);
+
 /* For tests: an entry's external port and address index, by connection. */
 gboolean ps_nat_conn_mapping(const PsNetwork *net, const PsConn *c, guint *addr, uint16_t *port);
 

@@ -313,6 +313,11 @@ void ps_network_set_trace(PsNetwork *net, PsTraceLog *log) { net->trace = log; }
 
 void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap) { net->pcap = pcap; }
 
+void ps_network_set_pcap_nat_outside(PsNetwork *net, gboolean outside)
+{
+    net->pcap_nat_outside = outside;
+}
+
 guint ps_tw_key_hash(gconstpointer key)
 {
     guint64 x = (guint64)(gsize)key;

@@ -33,6 +33,9 @@ typedef struct PsTraceLog PsTraceLog;
 typedef struct PsPcap PsPcap;
 void ps_network_set_trace(PsNetwork *net, PsTraceLog *log);
 void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap);
+/* TRUE: the capture is taken outside the NAT boxes (nat.c): only translated
+ * connections, with their external address and port. */
+void ps_network_set_pcap_nat_outside(PsNetwork *net, gboolean outside);
 
 /* Schedules the first arrival of every workload. */
 void ps_network_start(PsNetwork *net);

@@ -230,6 +230,7 @@ struct PsNetwork {
     guint64 n_attempts; /* the next connection's serial number */
     PsTraceLog *trace; /* --trace, or NULL */
     PsPcap *pcap;      /* --pcap (client side), or NULL */
+    gboolean pcap_nat_outside; /* --pcap-at nat-outside */
     PsPortObserver port_observer; /* NULL unless inspected */
     void *port_observer_data;
 };

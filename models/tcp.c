@@ -112,12 +112,17 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
         if (table[i].h != deliver)
             continue;
         PsSegment seg = {.flags = table[i].flags, .seq = table[i].seq, .ack = table[i].ack};
+        SimAddress local = c->pool->address;
+        uint16_t lport = c->port;
+        /* Outside a NAT: its external address and port, translated only. */
+        if (net->pcap_nat_outside && !ps_nat_outside_endpoint(net, c, &local, &lport))
+            return;
         if (table[i].to_server) {
-            seg.src = c->pool->address, seg.sport = c->port;
+            seg.src = local, seg.sport = lport;
             seg.dst = ep->address, seg.dport = ep->port;
         } else {
             seg.src = ep->address, seg.sport = ep->port;
-            seg.dst = c->pool->address, seg.dport = c->port;
+            seg.dst = local, seg.dport = lport;
         }
         SimTime at = now(net) + (table[i].to_server ? 0 : c->owd);
         ps_pcap_write(net->pcap, at, &seg);
@@ -162,7 +167,7 @@ static void transmit_handshake(PsNetwork *net, PsConn *c, uint32_t id, SimHandle
 {
     gboolean to_server = deliver == server_gets_syn;
     gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
-    if (net->pcap && (to_server || !lost))
+    if (net->pcap && !net->pcap_nat_outside && (to_server || !lost))
         capture(net, c, id, deliver);
     /* A NAT with no port for the SYN drops it silently: to the client it
      * is a lost SYN (linux-nat-measured.md). */
@@ -170,6 +175,8 @@ static void transmit_handshake(PsNetwork *net, PsConn *c, uint32_t id, SimHandle
         lost = TRUE;
     else if (!to_server && !lost && c->nat_entry)
         nat_observe(net, c, deliver);
+    if (net->pcap && net->pcap_nat_outside && !lost)
+        capture(net, c, id, deliver);
     if (lost)
         return;
     c->inflight++;

@@ -15,6 +15,7 @@
 #include "network_internal.h"
 #include "run.h"
 #include "test_util.h"
+#include "pcap_writer.h"
 #include "trace_log.h"
 
 static SimSchema *schema;
@@ -721,6 +722,61 @@ START_TEST(dns_scenario)
 }
 END_TEST
 
+/* --pcap-at nat-outside: the segments carry the NAT's address and port,
+ * and the SYNs the box dropped never appear outside it. */
+static guint64 capture_count(gboolean outside, guint8 first_src[4], guint *first_sport,
+                             gint64 *drops)
+{
+    g_autofree char *dir = g_dir_make_tmp("portsim-nat-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "c.pcap", NULL);
+    const char *ov[] = {"workload.w.hold=const(100s)", NULL};
+    GError *error = NULL;
+    SimScenario *sc = sim_scenario_load_data(schema, MEASURED, "t.ini", ov, &error);
+    PsRun *run = ps_run_new(sc, 0, &error);
+    PsPcap *pcap = ps_pcap_open(path, &error);
+    ck_assert_ptr_nonnull(pcap);
+    ps_network_set_pcap(ps_run_network(run), pcap);
+    ps_network_set_pcap_nat_outside(ps_run_network(run), outside);
+    ck_assert(ps_run_execute(run));
+    guint64 n = ps_pcap_count(pcap);
+    *drops = sim_stats_counter(sim_engine_stats(ps_run_engine(run)), "gw.drops")->value;
+    ck_assert(ps_pcap_close(pcap, NULL));
+    gchar *bytes;
+    gsize len;
+    ck_assert(g_file_get_contents(path, &bytes, &len, NULL));
+    /* pcap header 24, record header 16, Ethernet 14: IPv4 source at +12,
+     * TCP source port right after the 20-byte IP header. */
+    const guint8 *ip = (const guint8 *)bytes + 24 + 16 + 14;
+    ck_assert_uint_gt(len, 24 + 16 + 14 + 22);
+    memcpy(first_src, ip + 12, 4);
+    *first_sport = (guint)ip[20] << 8 | ip[21];
+    g_free(bytes);
+    g_unlink(path);
+    g_rmdir(dir);
+    ps_run_free(run);
+    sim_scenario_free(sc);
+    return n;
+}
+
+START_TEST(pcap_nat_outside)
+{
+    guint8 src[4];
+    guint sport;
+    gint64 drops;
+    guint64 inside = capture_count(FALSE, src, &sport, &drops);
+    ck_assert_uint_eq(src[0], 10);
+    guint64 outside = capture_count(TRUE, src, &sport, &drops);
+    ck_assert_uint_eq(src[0], 203);
+    ck_assert_uint_eq(src[3], 1);
+    ck_assert_uint_ge(sport, 40000);
+    ck_assert_uint_le(sport, 40099);
+    /* Every dropped SYN is in the client's capture only; nothing else
+     * differs (all connections pass the box). */
+    ck_assert_int_gt(drops, 0);
+    ck_assert_uint_eq(inside - outside, (guint64)drops);
+}
+END_TEST
+
 /* [expect] reads the nats block: scoped to one box, or over all. */
 START_TEST(expect_nat_metrics)
 {
@@ -829,6 +885,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, udp_host_no_time_wait);
     tcase_add_test(tc, udp_nat_timeouts);
     tcase_add_test(tc, dns_scenario);
+    tcase_add_test(tc, pcap_nat_outside);
     suite_add_tcase(s, tc);
     return s;
 }
