@@ -57,6 +57,7 @@ typedef struct {
     const PsEndpoint *ep;
     guint64 serial;
     SimTime since; /* created: a UDP flow older than 2 s becomes a stream */
+    uint32_t up;   /* chains: the outer box's entry + 1; 0: none */
     SimEventId timer;
 } NatEntry;
 
@@ -73,10 +74,21 @@ typedef struct {
     uint16_t udp;
 } DestKey;
 
+/* Who sends through the box: a client address and port, or, in a chain,
+ * the address and port an inner box translated it to. */
+typedef struct {
+    gpointer key;              /* the client's PsPool*, or the inner box's NatAddr* */
+    uint32_t pool_id;          /* that pool's id (mapping keys) */
+    const SimAddress *address; /* the subscriber */
+    uint16_t port;
+    const PsPool *client;      /* NULL behind another box */
+} Origin;
+
 struct PsNat {
     SimSection *section; /* first: found by section */
     const char *name;
     PsNetwork *net;
+    PsNat *up; /* the box this one sits behind (via), or NULL */
     NatAddr *addrs;
     guint n_addrs;
     SimRange range;
@@ -139,7 +151,8 @@ static const SimKeyDef nat_keys[] = {
      "NATs' pool: 1024-65535, 64,512 ports (nf_nat_l4proto_unique_tuple(); ports.md §1.1, "
      "§5.7, §5.8)."},
     {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
-     "A NAT this one sits behind (a home NAT behind a CGN). Chains are not supported yet."},
+     "A NAT this one sits behind (a home NAT behind a CGN): what this box sends goes through "
+     "that one, whose subscribers are then this box's external addresses."},
     {"pooling", SIM_TYPE_ENUM, "paired", NULL, NULL, "paired|arbitrary", 0,
      "Which external address a subscriber (client address) gets: paired, always the same one "
      "(a hash of the client address; RFC 4787 REQ-2, RFC 6888 REQ-2), or arbitrary, the first "
@@ -726,20 +739,21 @@ static int search_block(PsNat *nat, NatAddr *a, Search *s, uint32_t b)
     return -1;
 }
 
-static uint32_t sub_of(PsNat *nat, const PsConn *c)
+static uint32_t sub_of(PsNat *nat, const Origin *o)
 {
-    gpointer v = g_hash_table_lookup(nat->subs_by_pool, c->pool);
+    gpointer v = g_hash_table_lookup(nat->subs_by_pool, o->key);
     if (v)
         return GPOINTER_TO_UINT(v) - 1;
     NatSub s = {0};
     s.blocks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    /* Subscribers numbered across the hosts using this box, in scenario order. */
+    /* Subscribers numbered across the hosts using this box, in scenario
+     * order; inner boxes' addresses in the order they first appear. */
     guint index = 0;
-    for (guint h = 0; h < nat->net->hosts->len; h++) {
+    for (guint h = 0; o->client && h < nat->net->hosts->len; h++) {
         PsHost *host = nat->net->hosts->pdata[h];
-        if (host == c->pool->host) {
+        if (host == o->client->host) {
             for (guint i = 0; i < host->n_addresses; i++)
-                if (host->pool_of[i] == c->pool) {
+                if (host->pool_of[i] == o->client) {
                     index += i;
                     break;
                 }
@@ -753,11 +767,13 @@ static uint32_t sub_of(PsNat *nat, const PsConn *c)
         if (uses)
             index += host->n_addresses;
     }
+    if (!o->client)
+        index = nat->subs->len;
     s.det = index;
     /* Paired pooling: FNV-1a of the subscriber's address. */
     uint32_t hsh = 2166136261u;
     for (guint i = 0; i < 16; i++)
-        hsh = (hsh ^ c->pool->address.bytes[i]) * 16777619u;
+        hsh = (hsh ^ o->address->bytes[i]) * 16777619u;
     s.addr = (uint16_t)(hsh % nat->n_addrs);
     if (nat->deterministic) {
         s.addr = (uint16_t)MIN(index / MAX(nat->blocks_per_addr, 1), nat->n_addrs - 1u);
@@ -766,7 +782,7 @@ static uint32_t sub_of(PsNat *nat, const PsConn *c)
     }
     uint32_t id = nat->subs->len;
     g_array_append_val(nat->subs, s);
-    g_hash_table_insert(nat->subs_by_pool, c->pool, GUINT_TO_POINTER(id + 1));
+    g_hash_table_insert(nat->subs_by_pool, o->key, GUINT_TO_POINTER(id + 1));
     if (nat->top_hist->len == 0)
         g_array_set_size(nat->top_hist, 1);
     g_array_index(nat->top_hist, guint, 0)++;
@@ -775,7 +791,7 @@ static uint32_t sub_of(PsNat *nat, const PsConn *c)
 
 /* Finds an address and port for a new mapping; the port is not taken yet.
  * Returns the port or -1 with *why. */
-static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
+static int find_mapping(PsNat *nat, const Origin *o, uint32_t sub, uint32_t dest,
                         const PsEndpoint *ep, uint16_t *addr_out, uint32_t *block_out,
                         Search *s, PsNatDrop *why)
 {
@@ -848,14 +864,14 @@ static int find_mapping(PsNat *nat, PsConn *c, uint32_t sub, uint32_t dest,
             s->xdest = ps_pool_dest(s->pp, &ep->address,
                                     nat->mapping == MAP_APDM ? ep->port : 0);
         int port = -1;
-        if (nat->preserve && c->port >= nat->range.lo && c->port <= nat->range.hi) {
+        if (nat->preserve && o->port >= nat->range.lo && o->port <= nat->range.hi) {
             s->probes++;
-            if (usable(a, s, c->port))
-                port = c->port;
+            if (usable(a, s, o->port))
+                port = o->port;
         }
         if (port < 0)
             port = nat->alloc == ALLOC_NETFILTER ? search_netfilter(nat, a, s)
-                                                 : search_range(nat, a, s, c->port);
+                                                 : search_range(nat, a, s, o->port);
         if (port >= 0) {
             if (!nat->paired)
                 nat->next_addr = (ai + 1) % nat->n_addrs;
@@ -878,36 +894,26 @@ static void drop(PsNat *nat, PsConn *c, PsNatDrop why, uint32_t probes)
           drop_names[why], probes);
 }
 
-static gpointer map_key(PsNat *nat, const PsConn *c, uint32_t dest_full, uint32_t dest_addr,
+static gpointer map_key(PsNat *nat, const Origin *o, uint32_t dest_full, uint32_t dest_addr,
                         gboolean udp)
 {
     uint64_t d = nat->mapping == MAP_EIM   ? 0
                  : nat->mapping == MAP_ADM ? (uint64_t)dest_addr + 1
                                            : (uint64_t)dest_full + 1;
-    uint64_t origin = ((uint64_t)(c->pool->id & 0x1fffffu) << 1) | (udp ? 1u : 0u);
-    return pack3(origin, c->port, d & 0x3ffffffu, 16, 26);
+    uint64_t origin = ((uint64_t)(o->pool_id & 0x1fffffu) << 1) | (udp ? 1u : 0u);
+    return pack3(origin, o->port, d & 0x3ffffffu, 16, 26);
 }
 
-gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
+/* A new entry for connection c arriving from o: FALSE when the box drops
+ * the packet, else its index in *out. */
+static gboolean translate(PsNat *nat, const Origin *o, PsConn *c, uint32_t id, uint32_t *out)
 {
-    PsNat *nat = c->wl->nat;
-    if (c->nat_entry) {
-        NatEntry *e = entry_at(nat, c->nat_entry - 1);
-        if (e->holding) {
-            /* A retransmitted SYN refreshes a half-open entry; one that
-             * crossed the SYN-ACK leaves the entry as it is. */
-            if (e->state == PS_NAT_SYN_SENT)
-                entry_set(nat, c->nat_entry - 1, PS_NAT_SYN_SENT);
-            return TRUE;
-        }
-        ps_nat_conn_done(net, c);
-    }
     const PsEndpoint *ep = &g_array_index(c->server->endpoints, PsEndpoint, c->endpoint);
     gboolean udp = c->wl->udp;
     uint32_t dest = dest_id(nat, &ep->address, ep->port, udp);
     uint32_t dest_addr = nat->mapping == MAP_ADM ? dest_id(nat, &ep->address, 0, udp) : 0;
-    uint32_t sub = sub_of(nat, c);
-    gpointer key = map_key(nat, c, dest, dest_addr, udp);
+    uint32_t sub = sub_of(nat, o);
+    gpointer key = map_key(nat, o, dest, dest_addr, udp);
     gpointer found = g_hash_table_lookup(nat->map_index, key);
     uint32_t mi;
     if (found) {
@@ -940,7 +946,7 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
         uint16_t ai = 0;
         uint32_t block = NONE;
         PsNatDrop why = PS_NAT_DROP_NO_PORT;
-        int port = find_mapping(nat, c, sub, dest, ep, &ai, &block, &s, &why);
+        int port = find_mapping(nat, o, sub, dest, ep, &ai, &block, &s, &why);
         if (port < 0) {
             drop(nat, c, why, s.probes);
             return FALSE;
@@ -992,26 +998,95 @@ gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
     PsNatState first = udp ? PS_NAT_UDP : PS_NAT_SYN_SENT;
     e->state = (uint8_t)first;
     set_state_gauges(nat, -1, first);
-    e->timer = sim_engine_after(net->engine, nat->timeout[first], entry_timer, nat, ei);
+    e->timer = sim_engine_after(nat->net->engine, nat->timeout[first], entry_timer, nat, ei);
     per_dest_add(nat, m->addr, dest, 1);
     nat->holding++;
     nat->translated->value++;
-    c->nat_entry = ei + 1;
+    *out = ei;
     return TRUE;
+}
+
+/* The connection no longer names entry ei of nat, nor the entries of the
+ * boxes outside it. */
+static void detach(PsNat *nat, uint32_t ei)
+{
+    while (nat) {
+        NatEntry *e = entry_at(nat, ei);
+        uint32_t up = e->up;
+        e->conn = NONE;
+        e->up = 0;
+        if (!e->holding)
+            entry_free_slot(nat, ei);
+        if (!up)
+            break;
+        nat = nat->up;
+        ei = up - 1;
+    }
+}
+
+/* A SYN (or UDP query) leaving ei of nat for the box outside it. */
+static gboolean translate_up(PsNat *nat, uint32_t ei, PsConn *c, uint32_t id)
+{
+    while (nat->up) {
+        NatEntry *e = entry_at(nat, ei);
+        PsNat *up = nat->up;
+        if (e->up && entry_at(up, e->up - 1)->holding) {
+            NatEntry *u = entry_at(up, e->up - 1);
+            if (u->state == PS_NAT_SYN_SENT)
+                entry_set(up, e->up - 1, PS_NAT_SYN_SENT);
+        } else {
+            if (e->up)
+                detach(up, e->up - 1);
+            e->up = 0;
+            NatAddr *xa = &nat->addrs[map_at(nat, e->map)->addr];
+            Origin o = {xa, xa->pool_id, &xa->address, e->port, NULL};
+            uint32_t uei;
+            if (!translate(up, &o, c, id, &uei))
+                return FALSE;
+            entry_at(nat, ei)->up = uei + 1;
+        }
+        ei = entry_at(nat, ei)->up - 1;
+        nat = up;
+    }
+    return TRUE;
+}
+
+gboolean ps_nat_syn(PsNetwork *net, PsConn *c, uint32_t id)
+{
+    PsNat *nat = c->wl->nat;
+    if (c->nat_entry) {
+        NatEntry *e = entry_at(nat, c->nat_entry - 1);
+        if (e->holding) {
+            /* A retransmitted SYN refreshes a half-open entry; one that
+             * crossed the SYN-ACK leaves the entry as it is. */
+            if (e->state == PS_NAT_SYN_SENT)
+                entry_set(nat, c->nat_entry - 1, PS_NAT_SYN_SENT);
+            return translate_up(nat, c->nat_entry - 1, c, id);
+        }
+        ps_nat_conn_done(net, c);
+    }
+    Origin o = {c->pool, c->pool->id, &c->pool->address, c->port, c->pool};
+    uint32_t ei;
+    if (!translate(nat, &o, c, id, &ei))
+        return FALSE;
+    c->nat_entry = ei + 1;
+    return translate_up(nat, ei, c, id);
 }
 
 void ps_nat_segment(PsNetwork *net, PsConn *c, PsNatState state)
 {
     (void)net;
-    if (!c->nat_entry)
-        return;
     PsNat *nat = c->wl->nat;
-    NatEntry *e = entry_at(nat, c->nat_entry - 1);
-    if (!e->holding)
-        return;
-    if (state == PS_NAT_ESTABLISHED && e->state == PS_NAT_SYN_SENT && c->syn_retx > 0)
-        nat->late_successes->value++;
-    entry_set(nat, c->nat_entry - 1, state);
+    for (uint32_t idx = c->nat_entry; idx; nat = nat->up) {
+        NatEntry *e = entry_at(nat, idx - 1);
+        uint32_t next = e->up;
+        if (e->holding) {
+            if (state == PS_NAT_ESTABLISHED && e->state == PS_NAT_SYN_SENT && c->syn_retx > 0)
+                nat->late_successes->value++;
+            entry_set(nat, idx - 1, state);
+        }
+        idx = next;
+    }
 }
 
 void ps_nat_udp_reply(PsNetwork *net, PsConn *c)
@@ -1020,13 +1095,17 @@ void ps_nat_udp_reply(PsNetwork *net, PsConn *c)
     if (!c->nat_entry)
         return;
     PsNat *nat = c->wl->nat;
-    NatEntry *e = entry_at(nat, c->nat_entry - 1);
-    if (!e->holding)
-        return;
-    /* nf_conntrack_proto_udp.c: traffic both ways on a flow older than
-     * 2 s makes it a stream (udp_assured); else it keeps udp_unreplied. */
-    gboolean stream = e->state == PS_NAT_UDP_STREAM || now(nat) - e->since > 2 * SIM_S;
-    entry_set(nat, c->nat_entry - 1, stream ? PS_NAT_UDP_STREAM : PS_NAT_UDP);
+    for (uint32_t idx = c->nat_entry; idx; nat = nat->up) {
+        NatEntry *e = entry_at(nat, idx - 1);
+        uint32_t next = e->up;
+        /* nf_conntrack_proto_udp.c: traffic both ways on a flow older
+         * than 2 s makes it a stream (udp_assured); else udp_unreplied. */
+        if (e->holding) {
+            gboolean stream = e->state == PS_NAT_UDP_STREAM || now(nat) - e->since > 2 * SIM_S;
+            entry_set(nat, idx - 1, stream ? PS_NAT_UDP_STREAM : PS_NAT_UDP);
+        }
+        idx = next;
+    }
 }
 
 void ps_nat_conn_done(PsNetwork *net, PsConn *c)
@@ -1034,13 +1113,8 @@ void ps_nat_conn_done(PsNetwork *net, PsConn *c)
     (void)net;
     if (!c->nat_entry)
         return;
-    PsNat *nat = c->wl->nat;
-    uint32_t ei = c->nat_entry - 1;
-    NatEntry *e = entry_at(nat, ei);
-    e->conn = NONE;
+    detach(c->wl->nat, c->nat_entry - 1);
     c->nat_entry = 0;
-    if (!e->holding)
-        entry_free_slot(nat, ei);
 }
 
 gboolean ps_nat_outside(const PsNetwork *net, const PsConn *c, uint32_t *pool_id, uint16_t *port)
@@ -1048,7 +1122,13 @@ gboolean ps_nat_outside(const PsNetwork *net, const PsConn *c, uint32_t *pool_id
     (void)net;
     if (!c->nat_entry)
         return FALSE;
-    const NatEntry *e = &g_array_index(c->wl->nat->entries, NatEntry, c->nat_entry - 1);
+    /* The outermost box of a chain is what the server sees. */
+    const PsNat *nat = c->wl->nat;
+    const NatEntry *e = &g_array_index(nat->entries, NatEntry, c->nat_entry - 1);
+    while (e->up && nat->up) {
+        nat = nat->up;
+        e = &g_array_index(nat->entries, NatEntry, e->up - 1);
+    }
     *pool_id = e->pool_id;
     *port = e->port;
     return TRUE;
@@ -1062,6 +1142,10 @@ gboolean ps_nat_outside_endpoint(const PsNetwork *net, const PsConn *c, SimAddre
         return FALSE;
     const PsNat *nat = c->wl->nat;
     const NatEntry *e = &g_array_index(nat->entries, NatEntry, c->nat_entry - 1);
+    while (e->up && nat->up) {
+        nat = nat->up;
+        e = &g_array_index(nat->entries, NatEntry, e->up - 1);
+    }
     /* The pool id names the address even after the entry ended. */
     for (guint a = 0; a < nat->n_addrs; a++)
         if (nat->addrs[a].pool_id == e->pool_id) {
@@ -1087,6 +1171,30 @@ gboolean ps_nat_conn_mapping(const PsNetwork *net, const PsConn *c, guint *addr,
 }
 
 /* --- building ----------------------------------------------------------- */
+
+gboolean ps_nat_link(PsNetwork *net, GError **error)
+{
+    for (guint i = 0; i < net->nats->len; i++) {
+        PsNat *nat = net->nats->pdata[i];
+        if (!sim_section_has(nat->section, "via"))
+            continue;
+        SimSection *via = sim_section_reference(nat->section, "via");
+        for (guint k = 0; k < net->nats->len; k++)
+            if (((PsNat *)net->nats->pdata[k])->section == via)
+                nat->up = net->nats->pdata[k];
+    }
+    /* A box may not sit behind itself, directly or not. */
+    for (guint i = 0; i < net->nats->len; i++) {
+        PsNat *nat = net->nats->pdata[i];
+        PsNat *p = nat->up;
+        for (guint hops = 0; p; p = p->up)
+            if (p == nat || ++hops > net->nats->len)
+                return sim_section_error(nat->section, "via", error,
+                                         "NAT %s ends up behind itself (a loop of via keys)",
+                                         nat->name);
+    }
+    return TRUE;
+}
 
 PsNat *ps_nat_for_workload(PsNetwork *net, SimSection *workload, SimSection *host)
 {
@@ -1144,12 +1252,6 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
     g_autofree char *stream = g_strconcat("nat ", nat->name, NULL);
     sim_engine_stream(net->engine, stream, &nat->rng);
 
-    if (sim_section_has(sec, "via")) {
-        sim_section_error(sec, "via", error,
-                          "NAT chains (a NAT behind another) are not supported yet: route the "
-                          "hosts through one NAT");
-        return nat;
-    }
     const char *mp = sim_section_text(sec, "mapping");
     nat->mapping = g_str_equal(mp, "endpoint-independent") ? MAP_EIM
                    : g_str_equal(mp, "address-dependent")  ? MAP_ADM
@@ -1344,7 +1446,10 @@ static void client_outcomes(const PsNetwork *net, const PsNat *nat, gint64 *time
     *timedout = *retx = 0;
     for (guint w = 0; w < net->workloads->len; w++) {
         const PsWorkload *wl = net->workloads->pdata[w];
-        if (wl->nat != nat)
+        gboolean through = FALSE;
+        for (const PsNat *n = wl->nat; n && !through; n = n->up)
+            through = n == nat;
+        if (!through)
             continue;
         *timedout += wl->m.by_reason[PS_FAIL_ETIMEDOUT]->value;
         *retx += wl->syn_retransmits->value;

@@ -41,6 +41,9 @@ void ps_nat_add_presets(SimSchema *schema);
 /* Builds a [nat] section's box (errors name file, line and key). */
 PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error);
 void ps_nat_free(PsNat *nat);
+/* After every box is built: resolves `via` between boxes (chains) and
+ * refuses loops. */
+gboolean ps_nat_link(PsNetwork *net, GError **error);
 /* The box a workload's connections pass: its own `via`, else its host's;
  * NULL for none. */
 PsNat *ps_nat_for_workload(PsNetwork *net, SimSection *workload, SimSection *host);

@@ -74,7 +74,16 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
     GHashTable *seen_hosts = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (guint i = 0; i < sim_scenario_n_sections(scenario); i++) {
         SimSection *wl = sim_scenario_section_at(scenario, i);
-        if (strcmp(sim_section_kind(wl), "workload") != 0 || via_of(wl) != nat)
+        if (strcmp(sim_section_kind(wl), "workload") != 0)
+            continue;
+        /* Through nat directly, or through boxes behind it (a chain): then
+         * its subscribers are the inner box's addresses. */
+        SimSection *n = via_of(wl), *inner = NULL;
+        for (guint hops = 0; n && n != nat && hops < 64; hops++) {
+            inner = n;
+            n = sim_section_has(n, "via") ? sim_section_reference(n, "via") : NULL;
+        }
+        if (n != nat)
             continue;
         SimSection *host = sim_section_reference(wl, "host");
         add_dests(t.dests, sim_section_reference(wl, "target"));
@@ -84,7 +93,12 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
         if (g_hash_table_contains(seen_hosts, host))
             continue;
         g_hash_table_add(seen_hosts, host);
-        t.subscribers += sim_section_addresses(host, "addresses")->len;
+        if (!inner)
+            t.subscribers += sim_section_addresses(host, "addresses")->len;
+        else if (!g_hash_table_contains(seen_hosts, inner)) {
+            g_hash_table_add(seen_hosts, inner);
+            t.subscribers += sim_section_addresses(inner, "addresses")->len;
+        }
         t.linger0 = t.linger0 || sim_section_bool(host, "linger0");
         for (guint k = 0; k < hosts->len; k++) {
             const PsHostTheory *h = hosts->pdata[k];

@@ -583,6 +583,8 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
         else if (g_strcmp0(sim_section_kind(sec), "nat") == 0)
             g_ptr_array_add(net->nats, ps_nat_new(net, sec, &local));
     }
+    if (!local)
+        ps_nat_link(net, &local);
     for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
         SimSection *sec = sim_scenario_section_at(scenario, i);
         if (g_strcmp0(sim_section_kind(sec), "workload") == 0)

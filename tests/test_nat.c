@@ -777,6 +777,45 @@ START_TEST(pcap_nat_outside)
 }
 END_TEST
 
+/* A chain: two client hosts behind a home NAT behind a CGN whose block
+ * gives the home 10 ports. The CGN sees one subscriber (the home's
+ * address) and drops its 11th concurrent connection; the home never drops;
+ * the server and the outside capture see the CGN's address. */
+#define CHAIN                                                                       \
+    "[scenario]\nduration = 3s\n"                                                   \
+    "[host a]\naddresses = 10.0.0.1\nvia = nat home\ntcp_syn_retries = 1\n"         \
+    "[host b]\naddresses = 10.0.0.2\nvia = nat home\ntcp_syn_retries = 1\n"         \
+    "[nat home]\naddresses = 192.168.1.1\nvia = nat cgn\n"                          \
+    "[nat cgn]\npreset = cgn-pba\naddresses = 100.64.0.1\nblock_size = 10\n"        \
+    "[server s]\naddresses = 10.1.0.1\nports = 80\n"                                \
+    "[workload wa]\nhost = a\ntarget = s\nrate = 5/s\nhold = const(60s)\n"          \
+    "[workload wb]\nhost = b\ntarget = s\nrate = 5/s\nhold = const(60s)\n"
+
+START_TEST(chain)
+{
+    Ran r = run_text(CHAIN, NULL, FALSE);
+    ck_assert_int_eq(count(&r, "home.drops"), 0);
+    ck_assert_int_eq(gauge(&r, "cgn.top_subscriber_mappings")->max, 10);
+    ck_assert_int_eq(gauge(&r, "cgn.active")->max, 10);
+    ck_assert_int_gt(count(&r, "cgn.drops_per_subscriber_limit"), 0);
+    ck_assert_int_eq(count(&r, "wa.successes") + count(&r, "wb.successes"), 10);
+    /* Every connection got a home entry; only the CGN's translations
+     * connected. */
+    ck_assert_int_eq(count(&r, "home.translated"), 30);
+    ck_assert_int_eq(count(&r, "cgn.translated"), 10);
+    JsonNode *summary = ps_run_summary(r.run);
+    JsonArray *nats = json_object_get_array_member(json_node_get_object(summary), "nats");
+    JsonObject *cgn = json_array_get_object_element(nats, 1);
+    ck_assert_str_eq(json_object_get_string_member(cgn, "name"), "cgn");
+    ck_assert_int_eq(json_object_get_int_member(cgn, "subscribers"), 1);
+    /* Both workloads pass the CGN: their timeouts count there. */
+    ck_assert_int_eq(json_object_get_int_member(cgn, "client_etimedout"),
+                     count(&r, "wa.etimedout") + count(&r, "wb.etimedout"));
+    json_node_unref(summary);
+    ran_free(&r);
+}
+END_TEST
+
 /* [expect] reads the nats block: scoped to one box, or over all. */
 START_TEST(expect_nat_metrics)
 {
@@ -823,10 +862,10 @@ START_TEST(input_errors)
 {
     expect_error("[scenario]\n[host c]\naddresses = 10.0.0.1\nvia = nat home\n"
                  "[nat home]\naddresses = 192.168.0.1\nvia = nat cgn\n"
-                 "[nat cgn]\naddresses = 100.64.0.1\n"
+                 "[nat cgn]\naddresses = 100.64.0.1\nvia = nat home\n"
                  "[server s]\naddresses = 10.1.0.1\nports = 80\n"
                  "[workload w]\nhost = c\ntarget = s\n",
-                 "not supported yet");
+                 "behind itself");
     expect_error("[scenario]\n[host c]\naddresses = 10.0.0.1\nvia = nat gw\n"
                  "[nat gw]\naddresses = 192.168.0.1\nallocator = random\n"
                  "[server s]\naddresses = 10.1.0.1\nports = 80\n"
@@ -886,6 +925,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, udp_nat_timeouts);
     tcase_add_test(tc, dns_scenario);
     tcase_add_test(tc, pcap_nat_outside);
+    tcase_add_test(tc, chain);
     suite_add_tcase(s, tc);
     return s;
 }
