@@ -641,6 +641,16 @@ static gboolean usable(NatAddr *a, const Search *s, uint16_t port)
     return s->eim ? ps_pool_bind_ok(s->pp, port) : ps_pool_connect_ok(s->pp, s->xdest, port);
 }
 
+/* The address's pool for a protocol; UDP's is made on first use. */
+static PsPortPool *pool_for(PsNat *nat, NatAddr *a, gboolean udp)
+{
+    if (!udp)
+        return a->ports;
+    if (!a->udp)
+        a->udp = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
+    return a->udp;
+}
+
 /* The range offset of the first usable port among count from start (step
  * 1 or 2, wrapping at span), or -1. */
 static int64_t scan(PsNat *nat, NatAddr *a, const Search *s, uint32_t start, uint32_t step,
@@ -805,7 +815,7 @@ static int find_mapping(PsNat *nat, const Origin *o, uint32_t sub, uint32_t dest
             uint16_t ai = (uint16_t)(g / nat->blocks_per_addr);
             if (nat->max_per_dest > 0 && per_dest_count(nat, ai, dest) >= nat->max_per_dest)
                 continue;
-            s->pp = s->udp ? a->udp : a->ports;
+            s->pp = pool_for(nat, a, s->udp);
             if (!s->eim)
                 s->xdest = ps_pool_dest(s->pp, &ep->address,
                                         nat->mapping == MAP_APDM ? ep->port : 0);
@@ -832,7 +842,7 @@ static int find_mapping(PsNat *nat, const Origin *o, uint32_t sub, uint32_t dest
                 uint32_t g = ai * nat->blocks_per_addr + b;
                 g_array_append_val(su->blocks, g);
                 su->addr = (uint16_t)ai;
-                s->pp = s->udp ? a->udp : a->ports;
+                s->pp = pool_for(nat, a, s->udp);
                 if (!s->eim)
                     s->xdest = ps_pool_dest(s->pp, &ep->address,
                                             nat->mapping == MAP_APDM ? ep->port : 0);
@@ -859,7 +869,7 @@ static int find_mapping(PsNat *nat, const Origin *o, uint32_t sub, uint32_t dest
             limited = TRUE;
             continue;
         }
-        s->pp = s->udp ? a->udp : a->ports;
+        s->pp = pool_for(nat, a, s->udp);
         if (!s->eim)
             s->xdest = ps_pool_dest(s->pp, &ep->address,
                                     nat->mapping == MAP_APDM ? ep->port : 0);
@@ -1336,7 +1346,6 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
         NatAddr *a = &nat->addrs[i];
         a->address = g_array_index(addrs, SimAddress, i);
         a->ports = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
-        a->udp = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
         a->pool_id = net->n_pools++;
         g_queue_init(&a->free_blocks);
         if (nat->block_size > 0 && !nat->deterministic)
@@ -1377,7 +1386,8 @@ void ps_nat_free(PsNat *nat)
         return;
     for (guint i = 0; nat->addrs && i < nat->n_addrs; i++) {
         ps_pool_free(nat->addrs[i].ports);
-        ps_pool_free(nat->addrs[i].udp);
+        if (nat->addrs[i].udp)
+            ps_pool_free(nat->addrs[i].udp);
         g_queue_clear(&nat->addrs[i].free_blocks);
     }
     for (guint i = 0; i < nat->subs->len; i++)
@@ -1514,7 +1524,8 @@ gboolean ps_nat_pools_empty(const PsNetwork *net)
     for (guint i = 0; i < net->nats->len; i++) {
         const PsNat *nat = net->nats->pdata[i];
         for (guint a = 0; a < nat->n_addrs; a++)
-            if (!ps_pool_is_empty(nat->addrs[a].ports) || !ps_pool_is_empty(nat->addrs[a].udp))
+            if (!ps_pool_is_empty(nat->addrs[a].ports) ||
+                (nat->addrs[a].udp && !ps_pool_is_empty(nat->addrs[a].udp)))
                 return FALSE;
     }
     return TRUE;
