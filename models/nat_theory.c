@@ -189,6 +189,14 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
                                    ? "min(P, max_per_destination)"
                                    : "P",
                                cap);
+    if (reclaim) {
+        /* Only open connections count: rate x T of them at the peak. */
+        double open = t.rate_peak * T;
+        g_string_append_printf(o, "  concurrent at peak   rate x T = %.6g x %g s = %.4g of %s%s\n",
+                               t.rate_peak, T, open, cap,
+                               open > capacity ? ": SYNs will be dropped" : ": no drop expected");
+        return;
+    }
     double sustainable = capacity / T;
     g_string_append_printf(o, "  sustainable rate     capacity / T = %s / %g s = %.4g/s\n", cap, T,
                            sustainable);

@@ -650,6 +650,15 @@ START_TEST(explain_nat)
     ck_assert_msg(strstr(text4, "220,000 / 60.2 s = 3654/s") && !strstr(text4, "dropped"), "%s",
                   text4);
     sim_scenario_free(sc);
+    /* Netfilter reclaims TIME_WAIT: only open connections count. */
+    const char *held[] = {"workload.w.hold=const(100s)", NULL};
+    for (int k = 0; k < 2; k++) {
+        sc = sim_scenario_load_data(schema, MEASURED, "t.ini", k ? held : NULL, &error);
+        g_autofree char *t = ps_nat_explain(sc);
+        ck_assert_msg(strstr(t, k ? "= 200 of 100: SYNs will be dropped" : "no drop expected"),
+                      "%s", t);
+        sim_scenario_free(sc);
+    }
 }
 END_TEST
 
