@@ -18,7 +18,7 @@
 #include "sim_error.h"
 
 typedef enum { MAP_EIM, MAP_ADM, MAP_APDM } MapKind;
-typedef enum { ALLOC_NETFILTER, ALLOC_RANDOM, ALLOC_SEQUENTIAL } AllocKind;
+typedef enum { ALLOC_NETFILTER, ALLOC_RANDOM, ALLOC_SEQUENTIAL, ALLOC_CLASS } AllocKind;
 
 #define NONE UINT32_MAX
 
@@ -29,6 +29,7 @@ typedef struct {
     uint32_t pool_id;
     SimGauge *ports_in_use;
     GQueue free_blocks; /* block numbers within this address, FIFO */
+    PsAllocator *alloc; /* a host allocator class chosen as the NAT's, or NULL */
     uint32_t cursor;    /* sequential allocator */
 } NatAddr;
 
@@ -172,13 +173,18 @@ static const SimKeyDef nat_keys[] = {
      "Keep the port's parity (even stays even: RFC 4787 REQ-4). Honoured by the random and "
      "sequential allocators."},
     {"allocator", SIM_TYPE_ENUM, "netfilter", NULL, NULL,
-     "netfilter|netfilter-random-fully|random|sequential", 0,
+     "netfilter|netfilter-random-fully|random|sequential|random-pick|hash|double-hash|"
+     "random-increments|linux",
+     0,
      "External port choice. netfilter: a random offset, then up to min(range, 128) ports "
      "upward, then rounds of half as many from new random offsets while at least 16: at most "
      "128+64+32+16 = 240 probes, so a large pool may drop a SYN while ports are free "
      "(nf_nat_l4proto_unique_tuple(), ports.md §5.7). netfilter-random-fully: the same search "
      "without port preservation. random: a random start, then upward through the whole range "
-     "(RFC 6056 Algorithm 1). sequential: the next port after the last one handed out."},
+     "(RFC 6056 Algorithm 1). sequential: the next port after the last one handed out. "
+     "random-pick, hash, double-hash, random-increments, linux: the hosts' strategies "
+     "(`portsim list allocators`), run on the NAT's pool per external address, to compare "
+     "them at a NAT (not with port blocks, which search their blocks as `random` does)."},
     {"reclaim", SIM_TYPE_ENUM, "time-wait", NULL, NULL, "none|time-wait", 0,
      "time-wait: during the last 32 probes of a netfilter search round, an entry in TIME_WAIT "
      "or CLOSE on the candidate port is evicted and its port reused "
@@ -633,6 +639,8 @@ typedef struct {
     PsDestId xdest;
     uint32_t probes;
     uint32_t evict; /* entry to evict for the port found, or NONE */
+    gboolean taken; /* the allocator class already took the port */
+    guint before;   /* then: the pool's ports in use before it did */
 } Search;
 
 static gboolean usable(NatAddr *a, const Search *s, uint16_t port)
@@ -879,9 +887,25 @@ static int find_mapping(PsNat *nat, const Origin *o, uint32_t sub, uint32_t dest
             if (usable(a, s, o->port))
                 port = o->port;
         }
-        if (port < 0)
+        if (port < 0 && nat->alloc == ALLOC_CLASS) {
+            /* A host strategy (allocator.h) proposes, the pool decides; it
+             * takes the port itself. */
+            PsAllocRequest req = {
+                .mode = s->eim ? PS_ALLOC_BIND : PS_ALLOC_CONNECT,
+                .local = &a->address,
+                .remote = s->eim ? NULL : &ep->address,
+                .remote_port = s->eim ? 0 : ep->port,
+                .now = now(nat),
+            };
+            uint32_t probes = 0;
+            s->before = ps_pool_ports_in_use(s->pp);
+            port = ps_allocator_take(a->alloc, s->pp, s->eim ? 0 : s->xdest, &req, &probes);
+            s->probes += probes;
+            s->taken = port >= 0;
+        } else if (port < 0) {
             port = nat->alloc == ALLOC_NETFILTER ? search_netfilter(nat, a, s)
                                                  : search_range(nat, a, s, o->port);
+        }
         if (port >= 0) {
             if (!nat->paired)
                 nat->next_addr = (ai + 1) % nat->n_addrs;
@@ -964,10 +988,10 @@ static gboolean translate(PsNat *nat, const Origin *o, PsConn *c, uint32_t id, u
         NatAddr *a = &nat->addrs[ai];
         if (s.evict != NONE)
             entry_end(nat, s.evict, END_RECLAIMED);
-        guint before = ps_pool_ports_in_use(s.pp);
-        if (s.eim)
+        guint before = s.taken ? s.before : ps_pool_ports_in_use(s.pp);
+        if (!s.taken && s.eim)
             ps_pool_bind_take(s.pp, (uint16_t)port);
-        else
+        else if (!s.taken)
             ps_pool_connect_take(s.pp, s.xdest, (uint16_t)port);
         ports_changed(nat, a, s.pp, before);
         mi = slab_new(nat->maps, nat->free_maps);
@@ -1270,7 +1294,8 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
     const char *al = sim_section_text(sec, "allocator");
     nat->alloc = g_str_has_prefix(al, "netfilter") ? ALLOC_NETFILTER
                  : g_str_equal(al, "random")       ? ALLOC_RANDOM
-                                                   : ALLOC_SEQUENTIAL;
+                 : g_str_equal(al, "sequential")   ? ALLOC_SEQUENTIAL
+                                                   : ALLOC_CLASS;
     nat->preserve = sim_section_bool(sec, "port_preservation") &&
                     !g_str_equal(al, "netfilter-random-fully");
     nat->parity = sim_section_bool(sec, "port_parity");
@@ -1329,6 +1354,12 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
                                  "host gets first)"),
                nat;
     }
+    if (nat->alloc == ALLOC_CLASS && nat->parity)
+        return sim_section_error(sec, "port_parity", error,
+                                 "port_parity is honoured by the random and sequential "
+                                 "allocators only, not by %s",
+                                 al),
+               nat;
     if (nat->reclaim && nat->alloc != ALLOC_NETFILTER)
         return sim_section_error(sec, "reclaim", error,
                                  "reclaim = time-wait is netfilter's port search; use allocator "
@@ -1347,6 +1378,16 @@ PsNat *ps_nat_new(PsNetwork *net, SimSection *sec, GError **error)
         a->address = g_array_index(addrs, SimAddress, i);
         a->ports = ps_pool_new((uint16_t)nat->range.lo, (uint16_t)nat->range.hi);
         a->pool_id = net->n_pools++;
+        if (nat->alloc == ALLOC_CLASS) {
+            /* Its own stream per address, as a host's pools have. */
+            char sbuf[SIM_ADDRESS_STRLEN];
+            sim_address_format(&a->address, sbuf);
+            g_autofree char *astream = g_strdup_printf("nat %s allocator %s", nat->name, sbuf);
+            SimRng arng;
+            sim_engine_stream(net->engine, astream, &arng);
+            a->alloc = ps_allocator_new(ps_allocator_class_find(al), (uint16_t)nat->range.lo,
+                                        (uint16_t)nat->range.hi, &arng);
+        }
         g_queue_init(&a->free_blocks);
         if (nat->block_size > 0 && !nat->deterministic)
             for (guint b = 0; b < nat->blocks_per_addr; b++)
@@ -1386,6 +1427,7 @@ void ps_nat_free(PsNat *nat)
         return;
     for (guint i = 0; nat->addrs && i < nat->n_addrs; i++) {
         ps_pool_free(nat->addrs[i].ports);
+        ps_allocator_free(nat->addrs[i].alloc);
         if (nat->addrs[i].udp)
             ps_pool_free(nat->addrs[i].udp);
         g_queue_clear(&nat->addrs[i].free_blocks);

@@ -274,6 +274,27 @@ START_TEST(eim_closed_form)
 }
 END_TEST
 
+/* The hosts' strategies run at a NAT too: each fills the 10 ports toward
+ * each of the 4 destinations (40 entries) under a dependent mapping, and
+ * 10 endpoints under EIM, and everything drains. */
+START_TEST(host_allocators_at_nat)
+{
+    const char *names[] = {"random-pick", "hash", "double-hash", "random-increments", "linux"};
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *al = g_strdup_printf("nat.gw.allocator=%s", names[i]);
+        const char *apdm[] = {al, "nat.gw.mapping=address-and-port-dependent", NULL};
+        Ran r = run_text(TEN_PORTS, apdm, FALSE);
+        ck_assert_msg(gauge(&r, "gw.active")->max == 40, "%s: %lld", names[i],
+                      (long long)gauge(&r, "gw.active")->max);
+        ran_free(&r);
+        const char *eim[] = {al, "nat.gw.mapping=endpoint-independent", NULL};
+        r = run_text(TEN_PORTS, eim, FALSE);
+        ck_assert_int_eq(gauge(&r, "gw.ports_in_use")->max, 10);
+        ran_free(&r);
+    }
+}
+END_TEST
+
 /* Port preservation: a client port inside port_range and free is kept;
  * netfilter-random-fully does not try it. */
 #define PRESERVE                                                                    \
@@ -906,6 +927,12 @@ START_TEST(input_errors)
                  "[workload w]\nhost = c\ntarget = s\n",
                  "reclaim");
     expect_error("[scenario]\n[host c]\naddresses = 10.0.0.1\nvia = nat gw\n"
+                 "[nat gw]\naddresses = 192.168.0.1\nallocator = hash\nreclaim = none\n"
+                 "port_parity = true\n"
+                 "[server s]\naddresses = 10.1.0.1\nports = 80\n"
+                 "[workload w]\nhost = c\ntarget = s\n",
+                 "port_parity");
+    expect_error("[scenario]\n[host c]\naddresses = 10.0.0.1\nvia = nat gw\n"
                  "[nat gw]\naddresses = 192.168.0.1\nport_range = 1000-1009\nblock_size = 20\n"
                  "[server s]\naddresses = 10.1.0.1\nports = 80\n"
                  "[workload w]\nhost = c\ntarget = s\n",
@@ -941,6 +968,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, masquerade_long_hold_exhausts);
     tcase_add_test(tc, eim_keeps_port_apdm_does_not);
     tcase_add_test(tc, eim_closed_form);
+    tcase_add_test(tc, host_allocators_at_nat);
     tcase_add_test(tc, port_preservation);
     tcase_add_test(tc, port_parity);
     tcase_add_test(tc, port_blocks);
