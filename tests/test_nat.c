@@ -683,6 +683,21 @@ START_TEST(explain_nat)
 }
 END_TEST
 
+/* linux-nat-100-ports.ini is the measured case (MEASURED above). */
+START_TEST(linux_nat_scenario)
+{
+    Ran r = run_file("linux-nat-100-ports.ini", NULL);
+    ck_assert_int_eq(count(&r, "w.attempts"), 400);
+    ck_assert_int_eq(count(&r, "w.failures"), 0);
+    ck_assert_int_eq(gauge(&r, "gw.time_wait")->max, 100);
+    ran_free(&r);
+    const char *naive[] = {"nat.gw.reclaim=none", NULL};
+    r = run_file("linux-nat-100-ports.ini", naive);
+    ck_assert_double_eq_tol(first_drop_s(&r, "gw"), 50.0, 1e-9);
+    ran_free(&r);
+}
+END_TEST
+
 /* cgn-port-blocks.ini: the busy home's 1,009th connection, at 1,008 / 20 =
  * 50.4 s, finds its block full; the homes (125 ports each) never fail. */
 START_TEST(cgn_scenario)
@@ -981,6 +996,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, deterministic_runs);
     tcase_add_test(tc, flash_sale_scenario);
     tcase_add_test(tc, cgn_scenario);
+    tcase_add_test(tc, linux_nat_scenario);
     tcase_add_test(tc, explain_nat);
     tcase_add_test(tc, expect_nat_metrics);
     tcase_add_test(tc, udp_host_no_time_wait);
