@@ -151,7 +151,8 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
         if (sim_section_has(nat, forms[i]))
             block = sim_section_int(nat, forms[i]);
     if (block > 0) {
-        if (sim_section_has(nat, "min_ports_per_host") && sim_section_has(nat, "max_ports_per_host"))
+        if (sim_section_has(nat, "min_ports_per_host") &&
+            sim_section_has(nat, "max_ports_per_host"))
             blocks = sim_section_int(nat, "max_ports_per_host") / block;
         else if (!sim_section_has(nat, "ports_per_host"))
             blocks = sim_section_int(nat, "max_blocks_per_host");
