@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "keys.h"
+#include "nat_theory.h"
 #include "run.h"
 #include "terminal_summary.h"
 #include "theory.h"
@@ -27,7 +28,8 @@ static void explain_host(GString *o, const PsHostTheory *h)
                            ports);
     if (h->exclusive)
         g_string_append_printf(o, "  4-tuple capacity     K = C x addresses = %s x %u = %s "
-                                  "(bind_before_connect: a port serves one connection)\n",
+                                  "(a port serves one connection: bind_before_connect, "
+                                  "host-wide ports or UDP)\n",
                                ports, h->addresses, cap);
     else
         g_string_append_printf(o, "  4-tuple capacity     K = C x addresses x destinations = "
@@ -148,6 +150,9 @@ char *cli_explain_text(const SimScenario *scenario)
         g_string_append(o, "\nA single-pool loss system (one address, one destination, "
                            "Poisson arrivals at one rate):\nErlang B is the expected "
                            "failure ratio once the run is in steady state.\n");
+    g_autofree char *nats = ps_nat_explain(scenario);
+    if (nats)
+        g_string_append_printf(o, "\n%s", nats);
     return g_string_free(o, FALSE);
 }
 

@@ -114,8 +114,10 @@ int cmd_run(int argc, char **argv)
         {"pcap", 0, 0, G_OPTION_ARG_FILENAME, &opt.pcap,
          "Write the simulated segments to FILE (pcap: open it in Wireshark or tshark)", "FILE"},
         {"pcap-at", 0, 0, G_OPTION_ARG_STRING, &opt.pcap_at,
-         "Where the capture is taken: client (the default: the client hosts' connections) or "
-         "backend (the connections proxies open to their backends)",
+         "Where the capture is taken: client (the default: the client hosts' connections), "
+         "backend (the connections proxies open to their backends), or nat-outside "
+         "(connections through a [nat], with its external address and port; SYNs it dropped "
+         "do not appear)",
          "POINT"},
         {"no-report", 0, 0, G_OPTION_ARG_NONE, &opt.no_report,
          "Do not write report.html (the self-contained page with verdict, tables and plots)",

@@ -23,10 +23,13 @@ CliTeaching *cli_teaching_open(PsRun *run, const char *trace_path, const char *t
         return NULL;
     }
     /* client: the client hosts' connections; backend: the connections
-     * proxies open to their backends, as the proxy sees them. */
-    if (pcap_at && strcmp(pcap_at, "client") != 0 && strcmp(pcap_at, "backend") != 0) {
+     * proxies open to their backends, as the proxy sees them; nat-outside:
+     * translated connections with the NAT's external address and port. */
+    if (pcap_at && strcmp(pcap_at, "client") != 0 && strcmp(pcap_at, "backend") != 0 &&
+        strcmp(pcap_at, "nat-outside") != 0) {
         g_set_error(error, SIM_ERROR, SIM_ERROR_INPUT,
-                    "--pcap-at %s: unknown observation point (available: client, backend)",
+                    "--pcap-at %s: unknown observation point (available: client, backend, "
+                    "nat-outside)",
                     pcap_at);
         return NULL;
     }
@@ -42,6 +45,8 @@ CliTeaching *cli_teaching_open(PsRun *run, const char *trace_path, const char *t
     ps_network_set_trace(ps_run_network(run), t->trace);
     ps_network_set_pcap(ps_run_network(run), t->pcap);
     ps_network_set_pcap_backend(ps_run_network(run), pcap_at && strcmp(pcap_at, "backend") == 0);
+    ps_network_set_pcap_nat_outside(ps_run_network(run),
+                                    pcap_at && strcmp(pcap_at, "nat-outside") == 0);
     return t;
 }
 

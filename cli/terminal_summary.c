@@ -84,6 +84,47 @@ GString *cli_terminal_summary(JsonNode *summary)
         }
     }
 
+    /* NAT boxes: their external ports, and the SYNs they dropped. */
+    JsonArray *nats = json_object_has_member(root, "nats")
+                          ? json_object_get_array_member(root, "nats")
+                          : NULL;
+    if (nats && json_array_get_length(nats) > 0)
+        g_string_append_printf(out, "\n  %-28s %9s %17s %13s %26s %10s %10s\n", "nat",
+                               "ports", "peak ports in use", "first drop", "dropped SYNs/queries",
+                               "ETIMEDOUT", "late ok");
+    for (guint i = 0; nats && i < json_array_get_length(nats); i++) {
+        JsonObject *n = json_array_get_object_element(nats, i);
+        gint64 cap = member_int(n, "capacity_ports"), peak = member_int(n, "peak_ports_in_use");
+        g_autofree char *cap_s = cli_format_count(cap);
+        g_autofree char *peak_s = cli_format_count(peak);
+        g_autofree char *peak_col =
+            g_strdup_printf("%s (%.1f%%)", peak_s, cap > 0 ? 100.0 * peak / cap : 0.0);
+        double first = member_double(n, "first_drop_s");
+        g_autofree char *first_s = isnan(first) ? g_strdup("none") : cli_format_seconds(first);
+        /* The drop count and its main reason. */
+        JsonObject *reasons = json_object_get_object_member(n, "drops_by_reason");
+        const char *main_reason = NULL;
+        gint64 most = 0;
+        GList *names = json_object_get_members(reasons);
+        for (GList *l = names; l; l = l->next)
+            if (json_object_get_int_member(reasons, l->data) > most) {
+                most = json_object_get_int_member(reasons, l->data);
+                main_reason = l->data;
+            }
+        g_autofree char *drops = cli_format_count(member_int(n, "drops"));
+        g_autofree char *drop_col =
+            main_reason ? g_strdup_printf("%s %s", drops, main_reason) : g_strdup(drops);
+        g_list_free(names);
+        g_autofree char *label = g_strdup_printf("%s (%" G_GINT64_FORMAT " address%s)",
+                                                 json_object_get_string_member(n, "name"),
+                                                 member_int(n, "addresses"),
+                                                 member_int(n, "addresses") == 1 ? "" : "es");
+        g_autofree char *tmo = cli_format_count(member_int(n, "client_etimedout"));
+        g_autofree char *late = cli_format_count(member_int(n, "client_late_successes"));
+        g_string_append_printf(out, "  %-28s %9s %17s %13s %26s %10s %10s\n", label, cap_s,
+                               peak_col, first_s, drop_col, tmo, late);
+    }
+
     /* The same sentence as report.html's. */
     g_autofree char *verdict = ps_report_verdict(summary);
     g_string_append_printf(out, "\nVerdict: %s\n", verdict);

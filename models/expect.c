@@ -22,6 +22,7 @@ typedef enum {
     FROM_OUTCOMES, /* a member of "overall" or of the scoped entity */
     FROM_POOLS,    /* the largest value of a member over port pools */
     FROM_KERNEL,   /* a member of "kernel_difference": only `portsim kernel` has it */
+    FROM_NATS,     /* a member of the scoped [nat], else over every NAT (sum; times: min) */
 } Source;
 
 typedef struct {
@@ -47,13 +48,18 @@ static const MetricDef metrics[] = {
     {"kernel_first_failure_difference", UNIT_DURATION, FROM_KERNEL, "first_failure_s"},
     {"kernel_carried_difference", UNIT_RATIO, FROM_KERNEL, "steady_carried_ratio"},
     {"kernel_peak_time_wait_difference", UNIT_COUNT, FROM_KERNEL, "peak_time_wait"},
+    {"nat_drops", UNIT_COUNT, FROM_NATS, "drops"},
+    {"nat_first_drop", UNIT_DURATION, FROM_NATS, "first_drop_s"},
+    {"nat_reclaimed", UNIT_COUNT, FROM_NATS, "reclaimed"},
+    {"nat_late_successes", UNIT_COUNT, FROM_NATS, "client_late_successes"},
 };
 
 static const char *const metric_names[] = {
     "failure_ratio", "first_failure", "attempts", "successes", "failures", "carried_per_s",
     "offered_per_s", "mean_probes_per_allocation", "p99_probes", "peak_utilization",
     "kernel_first_failure_difference", "kernel_carried_difference",
-    "kernel_peak_time_wait_difference", NULL,
+    "kernel_peak_time_wait_difference", "nat_drops", "nat_first_drop", "nat_reclaimed",
+    "nat_late_successes", NULL,
 };
 
 static const char *const metric_helps[] = {
@@ -72,6 +78,13 @@ static const char *const metric_helps[] = {
     "portsim kernel only: |simulated - kernel| steady carried rate, relative to the kernel's "
     "(0.1 or 10%).",
     "portsim kernel only: |simulated - kernel| peak sockets in TIME_WAIT.",
+    "SYNs a NAT dropped (no port, a limit, a full table): nat_drops(nat.gw) for one box, "
+    "else the sum over every [nat].",
+    "Simulated time of a NAT's first dropped SYN; \"never\" when none (the earliest over "
+    "every [nat] when not scoped).",
+    "TIME_WAIT/CLOSE entries a NAT evicted to reuse their port (reclaim = time-wait).",
+    "Connections through a NAT established after a retransmitted SYN (a drop the client "
+    "only saw as delay).",
     NULL,
 };
 
@@ -376,6 +389,20 @@ static gboolean lookup(JsonObject *root, const Expectation *e, double *out)
     }
     if (e->metric->source == FROM_KERNEL)
         return member_value(ps_json_object(root, "kernel_difference"), e->metric, out);
+    if (e->metric->source == FROM_NATS) {
+        if (scope)
+            return member_value(scope, e->metric, out);
+        JsonArray *nats = ps_json_array(root, "nats");
+        guint n = 0;
+        for (guint i = 0; nats && i < json_array_get_length(nats); i++) {
+            double v;
+            if (!member_value(ps_json_object_at(nats, i), e->metric, &v))
+                continue;
+            *out = n == 0 ? v : e->metric->unit == UNIT_DURATION ? MIN(*out, v) : *out + v;
+            n++;
+        }
+        return n > 0;
+    }
     guint n = 0;
     if (scope)
         return pools_max(scope, e->metric, out, &n);

@@ -4,6 +4,7 @@
 
 #include "allocator.h"
 #include "expect.h"
+#include "nat.h"
 #include "network_internal.h"
 
 static const SimKeyDef scenario_keys[] = {
@@ -114,6 +115,10 @@ static const SimKeyDef host_keys[] = {
      "An application's connect() timeout for every workload of the host (a workload's own "
      "connect_timeout wins): an attempt still without SYN-ACK then fails with ETIMEDOUT and "
      "releases its port. Unset: only the SYN retries end it."},
+    {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
+     "A NAT box every workload of the host passes (\"nat gw\"): SYNs are translated to its "
+     "external addresses or dropped when it has no port (see [nat]). A workload's own via "
+     "wins."},
 };
 
 static const SimKeyDef listener_keys[] = {
@@ -263,6 +268,15 @@ static const SimKeyDef workload_keys[] = {
      "When the workload starts opening connections."},
     {"stop", SIM_TYPE_DURATION, NULL, "0s", NULL, NULL, 0,
      "When it stops; defaults to the scenario's duration."},
+    {"via", SIM_TYPE_REFERENCE, NULL, NULL, NULL, "nat", 0,
+     "A NAT box these connections pass (\"nat gw\"), overriding the host's via."},
+    {"protocol", SIM_TYPE_ENUM, "tcp", NULL, NULL, "tcp|udp", 0,
+     "udp: a DNS-like exchange instead of a TCP connection: each attempt takes a new source "
+     "port, sends one query, gets the answer one round trip plus `service` later and closes "
+     "the socket (no TIME_WAIT); no answer within connect_timeout (default 5 s, "
+     "resolv.conf(5) timeout) is ETIMEDOUT. `hold`, `closer` and `requests` do not apply. The "
+     "host's UDP ports come from its ephemeral pool (Linux keeps a separate UDP table: exact "
+     "for a host that only speaks UDP)."},
 };
 
 static const SimKeyDef lb_keys[] = {
@@ -470,5 +484,7 @@ SimSchema *ps_schema_new(void)
     sim_schema_set_free_keys(schema, "timeline", ps_timeline_free_keys());
     for (guint i = 0; i < G_N_ELEMENTS(presets); i++)
         sim_schema_add_preset(schema, &presets[i]);
+    sim_schema_add_section(schema, ps_nat_section());
+    ps_nat_add_presets(schema);
     return schema;
 }

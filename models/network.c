@@ -1,6 +1,7 @@
 /* Building the network from a scenario and wiring its metrics. */
 #include "network_internal.h"
 #include "lb.h"
+#include "nat.h"
 #include "theory.h"
 
 #include <math.h>
@@ -330,6 +331,10 @@ void ps_network_set_trace(PsNetwork *net, PsTraceLog *log) { net->trace = log; }
 void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap) { net->pcap = pcap; }
 
 void ps_network_set_pcap_backend(PsNetwork *net, gboolean backend) { net->pcap_backend = backend; }
+void ps_network_set_pcap_nat_outside(PsNetwork *net, gboolean outside)
+{
+    net->pcap_nat_outside = outside;
+}
 
 guint ps_tw_key_hash(gconstpointer key)
 {
@@ -496,6 +501,8 @@ static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duratio
     w->name = sim_section_name(sec);
     w->host = find_by_section(net->hosts, sim_section_reference(sec, "host"));
     w->server = find_by_section(net->servers, sim_section_reference(sec, "target"));
+    w->nat = ps_nat_for_workload(net, sec, w->host ? w->host->section : NULL);
+    w->udp = g_strcmp0(sim_section_text(sec, "protocol"), "udp") == 0;
     ps_metrics_init(&w->m, sim_engine_stats(net->engine), w->name);
     w->syn_retransmits = counter(sim_engine_stats(net->engine), w->name, "syn_retransmits");
     w->offered = counter(sim_engine_stats(net->engine), w->name, "offered");
@@ -571,6 +578,7 @@ static void register_columns(PsNetwork *net)
         sim_series_add_rate(series, offered, wl->offered);
         sim_series_add_rate(series, retried, wl->retried);
     }
+    ps_nat_register_columns(net, series);
 }
 
 PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GError **error)
@@ -584,6 +592,7 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
     net->listeners = g_ptr_array_new_with_free_func(g_free);
     net->monitors = g_ptr_array_new_with_free_func((GDestroyNotify)ps_monitor_free);
     net->lbs = g_ptr_array_new_with_free_func((GDestroyNotify)ps_lb_free);
+    net->nats = g_ptr_array_new_with_free_func((GDestroyNotify)ps_nat_free);
     net->conns = g_array_new(FALSE, TRUE, sizeof(PsConn));
     net->free_conns = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     ps_metrics_init(&net->total, sim_engine_stats(engine), "total");
@@ -599,7 +608,11 @@ PsNetwork *ps_network_build(SimEngine *engine, const SimScenario *scenario, GErr
             g_ptr_array_add(net->hosts, host_new(net, sec, &local));
         else if (g_strcmp0(sim_section_kind(sec), "server") == 0)
             g_ptr_array_add(net->servers, server_new(net, sec, &local));
+        else if (g_strcmp0(sim_section_kind(sec), "nat") == 0)
+            g_ptr_array_add(net->nats, ps_nat_new(net, sec, &local));
     }
+    if (!local)
+        ps_nat_link(net, &local);
     for (guint i = 0; i < sim_scenario_n_sections(scenario) && !local; i++) {
         SimSection *sec = sim_scenario_section_at(scenario, i);
         if (g_strcmp0(sim_section_kind(sec), "lb") == 0)
@@ -678,6 +691,7 @@ void ps_network_free(PsNetwork *net)
     g_ptr_array_free(net->listeners, TRUE);
     g_ptr_array_free(net->monitors, TRUE);
     g_ptr_array_free(net->lbs, TRUE);
+    g_ptr_array_free(net->nats, TRUE);
     ps_timeline_free(net);
     g_ptr_array_free(net->servers, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
@@ -769,7 +783,7 @@ char *ps_network_event_owner(const PsNetwork *net, SimHandler handler, void *ctx
         if (ctx == wl)
             return g_strdup_printf("workload %s (its arrivals)", wl->name);
     }
-    return NULL;
+    return ps_nat_event_owner(net, ctx);
 }
 
 const GError *ps_network_fault(const PsNetwork *net) { return net->fault; }
@@ -787,7 +801,7 @@ gboolean ps_network_pools_empty(const PsNetwork *net)
             if (!ps_pool_is_empty(((PsPool *)h->pools->pdata[p])->ports))
                 return FALSE;
     }
-    return TRUE;
+    return ps_nat_pools_empty(net);
 }
 
 static void plot_target_free(gpointer data)
@@ -898,5 +912,6 @@ GPtrArray *ps_network_plot_targets(const PsNetwork *net)
     }
     if (theory)
         g_ptr_array_unref(theory);
+    ps_nat_plot_targets(net, targets);
     return targets;
 }

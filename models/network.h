@@ -37,6 +37,9 @@ void ps_network_set_pcap(PsNetwork *net, PsPcap *pcap);
 /* TRUE: the pcap shows proxies' backend connections instead of the
  * client hosts' (--pcap-at backend). */
 void ps_network_set_pcap_backend(PsNetwork *net, gboolean backend);
+/* TRUE: the capture is taken outside the NAT boxes (nat.c): only translated
+ * connections, with their external address and port. */
+void ps_network_set_pcap_nat_outside(PsNetwork *net, gboolean outside);
 
 /* Schedules the first arrival of every workload. */
 void ps_network_start(PsNetwork *net);

@@ -30,6 +30,7 @@ typedef struct {
 
 typedef struct PsHost PsHost;
 typedef struct PsLb PsLb; /* lb.h */
+typedef struct PsNat PsNat; /* nat.h */
 
 typedef struct {
     PsHost *host;
@@ -179,6 +180,8 @@ typedef struct {
     PsMetrics m;
     PsNetwork *net;
     PsLb *lb; /* the internal workload of a proxy's backend connections */
+    PsNat *nat; /* `via = nat NAME` (its own or its host's); NULL: none */
+    gboolean udp; /* protocol = udp: one query per new source port (tcp.c) */
 } PsWorkload;
 
 /* TCP states of one side of a connection (RFC 793 names). */
@@ -221,6 +224,7 @@ typedef struct {
     gboolean ended;        /* the request's end was reported (users.c) */
     uint32_t peer;         /* lb frontend: backend conn id + 1 (proxy), backend + 1 (l4) */
     uint8_t lb_wait;       /* lb frontend: SYN_RECEIVED until the backend answers */
+    uint32_t nat_entry;    /* its NAT entry + 1 (nat.c); 0: not translated */
 } PsConn;
 
 struct PsNetwork {
@@ -233,6 +237,7 @@ struct PsNetwork {
     GPtrArray *monitors;  /* PsMonitor* */
     GPtrArray *lbs;       /* PsLb* */
     uint32_t last_conn;   /* the most recent connection record taken */
+    GPtrArray *nats;      /* PsNat* (nat.c) */
     GPtrArray *changes;   /* [timeline] changes, in time order (timeline.c) */
     GArray *conns;        /* PsConn slab */
     GArray *free_conns;   /* uint32 indices */
@@ -246,6 +251,7 @@ struct PsNetwork {
     PsTraceLog *trace; /* --trace, or NULL */
     PsPcap *pcap;      /* --pcap (client side), or NULL */
     gboolean pcap_backend; /* --pcap-at backend: proxies' backend connections only */
+    gboolean pcap_nat_outside; /* --pcap-at nat-outside */
     PsPortObserver port_observer; /* NULL unless inspected */
     void *port_observer_data;
 };

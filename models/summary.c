@@ -1,6 +1,7 @@
 /* summary.json: what a planner reads first and what a CI gates on. */
 #include "network_internal.h"
 #include "lb.h"
+#include "nat.h"
 
 #include <math.h>
 
@@ -188,6 +189,7 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
+    ps_nat_summary(net, b);
 
     json_builder_set_member_name(b, "listeners");
     json_builder_begin_array(b);

@@ -8,6 +8,7 @@
  * moment the SYN is sent until its side is CLOSED. */
 #include "network_internal.h"
 #include "lb.h"
+#include "nat.h"
 
 #include <string.h>
 
@@ -43,6 +44,8 @@ static void conn_maybe_free(PsNetwork *net, uint32_t id)
         c->server_tw_pending || c->inflight > 0)
         return;
     c->live = FALSE;
+    if (c->nat_entry)
+        ps_nat_conn_done(net, c);
     net->live_conns--;
     g_array_append_val(net->free_conns, id);
 }
@@ -115,12 +118,17 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
         if (table[i].h != deliver)
             continue;
         PsSegment seg = {.flags = table[i].flags, .seq = table[i].seq, .ack = table[i].ack};
+        SimAddress local = c->pool->address;
+        uint16_t lport = c->port;
+        /* Outside a NAT: its external address and port, translated only. */
+        if (net->pcap_nat_outside && !ps_nat_outside_endpoint(net, c, &local, &lport))
+            return;
         if (table[i].to_server) {
-            seg.src = c->pool->address, seg.sport = c->port;
+            seg.src = local, seg.sport = lport;
             seg.dst = ep->address, seg.dport = ep->port;
         } else {
             seg.src = ep->address, seg.sport = ep->port;
-            seg.dst = c->pool->address, seg.dport = c->port;
+            seg.dst = local, seg.dport = lport;
         }
         SimTime at = now(net) + (table[i].to_server ? 0 : c->owd);
         ps_pcap_write(net->pcap, at, &seg);
@@ -128,10 +136,32 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
     }
 }
 
+/* A segment of a translated connection passes its NAT box, whose entry
+ * follows the close as conntrack does (FIN, FIN back, last ACK; RST). */
+static void nat_observe(PsNetwork *net, PsConn *c, SimHandler deliver)
+{
+    PsNatState state;
+    if (deliver == server_gets_fin || deliver == client_gets_fin)
+        state = PS_NAT_FIN_WAIT;
+    else if (deliver == client_gets_ackfin || deliver == server_gets_ackfin)
+        state = PS_NAT_LAST_ACK;
+    else if (deliver == server_gets_last_ack || deliver == client_gets_last_ack)
+        state = PS_NAT_TIME_WAIT;
+    else if (deliver == server_gets_rst)
+        state = PS_NAT_CLOSE;
+    else if (deliver == server_gets_ack || deliver == client_gets_synack)
+        state = PS_NAT_ESTABLISHED;
+    else
+        return;
+    ps_nat_segment(net, c, state);
+}
+
 static void transmit(PsNetwork *net, PsConn *c, uint32_t id, SimHandler deliver)
 {
     if (net->pcap)
         capture(net, c, id, deliver);
+    if (c->nat_entry)
+        nat_observe(net, c, deliver);
     sim_engine_after(net->engine, c->owd, deliver, net, id);
 }
 
@@ -143,7 +173,15 @@ static void transmit_handshake(PsNetwork *net, PsConn *c, uint32_t id, SimHandle
 {
     gboolean to_server = deliver == server_gets_syn;
     gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
-    if (net->pcap && (to_server || !lost))
+    if (net->pcap && !net->pcap_nat_outside && (to_server || !lost))
+        capture(net, c, id, deliver);
+    /* A NAT with no port for the SYN drops it silently: to the client it
+     * is a lost SYN (linux-nat-measured.md). */
+    if (to_server && !lost && c->wl->nat && !ps_nat_syn(net, c, id))
+        lost = TRUE;
+    else if (!to_server && !lost && c->nat_entry)
+        nat_observe(net, c, deliver);
+    if (net->pcap && net->pcap_nat_outside && !lost)
         capture(net, c, id, deliver);
     if (lost)
         return;
@@ -401,6 +439,8 @@ static void client_syn_timer(void *ctx, uint64_t id)
     transmit_handshake(net, c, (uint32_t)id, server_gets_syn);
 }
 
+static void udp_query(PsNetwork *net, PsConn *c, uint32_t id, uint32_t probes);
+
 void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hold, uint32_t user,
                     uint32_t attempt)
 {
@@ -433,7 +473,8 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
      * port uniqueness (Windows without SO_REUSE_UNICASTPORT) is the same
      * exclusivity at connect(). */
     gboolean bind_call = host->bind_before_connect && !host->bind_address_no_port;
-    gboolean exclusive = bind_call || host->host_wide_ports;
+    /* A UDP socket's port is its own toward everyone (udp_lib_get_port()). */
+    gboolean exclusive = bind_call || host->host_wide_ports || wl->udp;
     PsAllocRequest req = {
         .mode = exclusive ? PS_ALLOC_BIND : PS_ALLOC_CONNECT,
         .local = &pool->address,
@@ -493,6 +534,10 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     update_ports_in_use(net, pool, before);
     SimTime t = now(net);
     FOR_EACH_METRICS(c, m, sim_gauge_add(m->active, t, 1));
+    if (wl->udp) {
+        udp_query(net, c, id, probes);
+        return;
+    }
     c->client = TCP_SYN_SENT;
     TRACE(net, c, id, "port chosen after %u probe%s%s; SYN sent", probes, probes == 1 ? "" : "s",
           reused ? " (took over a TIME_WAIT 4-tuple: tcp_tw_reuse)" : "");
@@ -503,11 +548,23 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     /* The retransmission timer costs an event per connection: armed only
      * when a SYN may go unanswered for the initial RTO. */
     if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL ||
-        c->server->may_drop_syn) {
+        c->server->may_drop_syn || wl->nat) {
         c->rto = SYN_RTO_INITIAL;
         syn_timer_arm(net, c, id);
     }
     transmit_handshake(net, c, id, server_gets_syn);
+}
+
+/* The 4-tuple as the server sees it: behind a NAT, the external address
+ * (the NAT pool's id) and port, so clients sharing a NAT address collide in
+ * the server's TIME_WAIT table as they do in reality. */
+static gpointer server_tw_key(const PsNetwork *net, const PsConn *c)
+{
+    uint32_t pool_id;
+    uint16_t port;
+    if (c->nat_entry && ps_nat_outside(net, c, &pool_id, &port))
+        return ps_server_tw_key(pool_id, c->endpoint, port);
+    return ps_server_tw_key(c->pool->id, c->endpoint, c->port);
 }
 
 /* A SYN for a 4-tuple the server holds in TIME_WAIT is accepted and ends
@@ -516,7 +573,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
  * runs, and only then may the old record be reused. */
 static void recycle_server_time_wait(PsNetwork *net, PsConn *c)
 {
-    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    gpointer key = server_tw_key(net, c);
     if (!key)
         return;
     gpointer old = g_hash_table_lookup(c->server->tw_index, key);
@@ -781,7 +838,7 @@ static void server_gets_ackfin(void *ctx, uint64_t id)
     PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     server_set(net, c, TCP_TIME_WAIT);
-    gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+    gpointer key = server_tw_key(net, c);
     if (key)
         g_hash_table_insert(c->server->tw_index, key, GSIZE_TO_POINTER((gsize)id + 1));
     transmit(net, c, (uint32_t)id, client_gets_last_ack);
@@ -804,7 +861,7 @@ static void server_time_wait_ends(void *ctx, uint64_t id)
     if (c->server_tw_pending) {
         c->server_tw_pending = FALSE; /* recycled by a SYN earlier */
     } else {
-        gpointer key = ps_server_tw_key(c->pool->id, c->endpoint, c->port);
+        gpointer key = server_tw_key(net, c);
         if (key)
             g_hash_table_remove(c->server->tw_index, key);
         server_set(net, c, TCP_CLOSED);
@@ -906,4 +963,102 @@ void ps_tcp_listener_bind(PsNetwork *net, PsListener *l)
     while (net->listeners->pdata[idx] != l)
         idx++;
     sim_engine_at(net->engine, MAX(l->until, now(net)), listener_release, net, idx);
+}
+
+/* --- UDP: one query per new source port (protocol = udp) ----------------
+ *
+ * A DNS-like exchange: the client takes a port (exclusive, as UDP's
+ * autobind does), sends one query, and closes the socket when the answer
+ * arrives, or fails with ETIMEDOUT when none came within the workload's
+ * connect_timeout (default 5 s, the resolver's RES_TIMEOUT). No TIME_WAIT
+ * anywhere; a NAT on the way keeps its own UDP entry (nat.c). The client's
+ * state reuses SYN_SENT for "query outstanding". Limitation: the host's
+ * UDP ports come from the same pool as its TCP ports (Linux keeps separate
+ * tables), exact for hosts that only speak UDP. */
+
+#define UDP_TIMEOUT_DEFAULT (5 * SIM_S) /* resolv.conf(5) timeout:5 */
+
+static void udp_server_gets_query(void *ctx, uint64_t id);
+static void udp_server_replies(void *ctx, uint64_t id);
+static void udp_client_gets_reply(void *ctx, uint64_t id);
+
+static void udp_timeout(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->syn_timer = SIM_EVENT_NONE;
+    record_failure(net, c, PS_FAIL_ETIMEDOUT);
+    TRACE(net, c, id, "no UDP answer: ETIMEDOUT; socket closed, port released");
+    client_release(net, c, FALSE);
+    request_end(c, FALSE);
+    conn_maybe_free(net, (uint32_t)id);
+}
+
+static void udp_query(PsNetwork *net, PsConn *c, uint32_t id, uint32_t probes)
+{
+    PsWorkload *wl = c->wl;
+    c->client = TCP_SYN_SENT;
+    c->owd = wl->delay;
+    if (wl->jitter > 0)
+        c->owd += (SimTime)(sim_rng_uniform(&wl->rng) * (double)wl->jitter);
+    c->syn_start = now(net);
+    SimTime timeout = wl->connect_timeout > 0 ? wl->connect_timeout : UDP_TIMEOUT_DEFAULT;
+    c->syn_timer = sim_engine_after(net->engine, timeout, udp_timeout, net, id);
+    TRACE(net, c, id, "port chosen after %u probe%s; UDP query sent", probes,
+          probes == 1 ? "" : "s");
+    gboolean lost = wl->loss > 0 && sim_rng_uniform(&wl->rng) < wl->loss;
+    if (!lost && wl->nat && !ps_nat_syn(net, c, id))
+        lost = TRUE;
+    if (lost)
+        return;
+    c->inflight++;
+    sim_engine_after(net->engine, c->owd, udp_server_gets_query, net, id);
+}
+
+static void udp_server_gets_query(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client == TCP_CLOSED) { /* the client gave up: nobody listens */
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    c->inflight++;
+    sim_engine_after(net->engine, sim_dist_sample(&c->wl->service, &c->wl->rng),
+                     udp_server_replies, net, id);
+}
+
+static void udp_server_replies(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    gboolean lost = c->wl->loss > 0 && sim_rng_uniform(&c->wl->rng) < c->wl->loss;
+    if (c->client == TCP_CLOSED || lost) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    if (c->nat_entry)
+        ps_nat_udp_reply(net, c);
+    c->inflight++;
+    sim_engine_after(net->engine, c->owd, udp_client_gets_reply, net, id);
+}
+
+static void udp_client_gets_reply(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = conn_at(net, id);
+    c->inflight--;
+    if (c->client != TCP_SYN_SENT) {
+        conn_maybe_free(net, (uint32_t)id);
+        return;
+    }
+    sim_engine_cancel(net->engine, c->syn_timer);
+    c->syn_timer = SIM_EVENT_NONE;
+    FOR_EACH_METRICS(c, m, m->successes->value++);
+    TRACE(net, c, id, "UDP answer received: socket closed, port released");
+    request_end(c, TRUE);
+    client_release(net, c, FALSE);
+    conn_maybe_free(net, (uint32_t)id);
 }

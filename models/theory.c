@@ -25,6 +25,7 @@ typedef struct {
     double handshake, hold, close, time_wait;
     double half_tick; /* included in time_wait */
     gboolean tw_reused; /* time_wait is tw_reuse_delay */
+    gboolean udp;       /* protocol = udp: an exclusive port per query */
 } Flow;
 
 static double point_t(const GArray *p, guint i)
@@ -292,6 +293,15 @@ static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, d
         }
         f->time_wait += f->half_tick;
     }
+    if (strcmp(sim_section_text(wl, "protocol"), "udp") == 0) {
+        /* A UDP query holds its port for the round trip and the service
+         * time only (tcp.c udp_query()). */
+        f->handshake = 2 * d;
+        f->hold = sim_time_to_seconds(sim_section_distribution(wl, "service")->mean);
+        f->close = f->time_wait = f->half_tick = 0;
+        f->tw_reused = FALSE;
+        f->udp = TRUE;
+    }
     f->occupancy = f->handshake + f->hold + f->close + f->time_wait;
     return f;
 }
@@ -433,6 +443,11 @@ GPtrArray *ps_theory_hosts(const SimScenario *scenario)
         h->range_ports = (guint64)(range.hi - range.lo + 1);
         h->reserved = reserved_in_range(sim_section_range_list(host, "reserved_ports"), range);
         h->ports = h->range_ports - h->reserved;
+        /* UDP sockets hold their port toward everyone. */
+        gboolean all_udp = TRUE;
+        for (guint k = 0; k < flows->len; k++)
+            all_udp = all_udp && ((const Flow *)flows->pdata[k])->udp;
+        h->exclusive = h->exclusive || all_udp;
         h->capacity = h->ports * h->addresses * (h->exclusive ? 1 : h->destinations);
         /* Rate weights: each workload's mean offered rate over its active span. */
         double wsum = 0.0;

@@ -42,6 +42,55 @@ static char *reasons_text(JsonObject *o)
     return g_string_free(s, FALSE);
 }
 
+/* NAT boxes: their ports, peak use and the SYNs or queries they dropped. */
+static void nat_table(GString *t, JsonObject *root)
+{
+    JsonArray *nats =
+        json_object_has_member(root, "nats") ? json_object_get_array_member(root, "nats") : NULL;
+    if (!nats || json_array_get_length(nats) == 0)
+        return;
+    g_string_append(t, "\n<table>\n<caption>NAT boxes: a SYN or query they cannot map is "
+                       "dropped; the client retransmits and then times out.</caption>\n"
+                       "<thead><tr>");
+    const char *heads[] = {"NAT", "Addresses", "Ports", "Peak in use", "Peak entries in TIME_WAIT",
+                           "First drop", "Drops (by reason)", "Reclaimed", "Client ETIMEDOUT",
+                           "Late successes"};
+    for (guint i = 0; i < G_N_ELEMENTS(heads); i++)
+        g_string_append_printf(t, "<th scope=\"col\">%s</th>", heads[i]);
+    g_string_append(t, "</tr></thead>\n<tbody>\n");
+    for (guint i = 0; i < json_array_get_length(nats); i++) {
+        JsonObject *n = json_array_get_object_element(nats, i);
+        g_string_append(t, "<tr>");
+        g_autofree char *name = ps_html_escape(json_object_get_string_member(n, "name"));
+        g_string_append_printf(t, "<th scope=\"row\">%s</th>", name);
+        GString *drops = g_string_new(NULL);
+        g_autofree char *total = count(n, "drops");
+        g_string_append(drops, total);
+        JsonObject *reasons = json_object_get_object_member(n, "drops_by_reason");
+        GList *names = json_object_get_members(reasons);
+        for (GList *l = names; l; l = l->next)
+            if (json_object_get_int_member(reasons, l->data) > 0) {
+                g_autofree char *c = count(reasons, l->data);
+                g_string_append_printf(drops, " %s %s", (const char *)l->data, c);
+            }
+        g_list_free(names);
+        g_autofree char *addrs = count(n, "addresses");
+        g_autofree char *cap = count(n, "capacity_ports");
+        g_autofree char *peak = count(n, "peak_ports_in_use");
+        g_autofree char *tw = count(n, "peak_time_wait");
+        g_autofree char *first = seconds_text(num(n, "first_drop_s"));
+        g_autofree char *rec = count(n, "reclaimed");
+        g_autofree char *tmo = count(n, "client_etimedout");
+        g_autofree char *late = count(n, "client_late_successes");
+        g_autofree char *drops_s = g_string_free(drops, FALSE);
+        const char *cells[] = {addrs, cap, peak, tw, first, drops_s, rec, tmo, late};
+        for (guint k = 0; k < G_N_ELEMENTS(cells); k++)
+            ps_html_cell(t, "td", cells[k]);
+        g_string_append(t, "</tr>\n");
+    }
+    g_string_append(t, "</tbody>\n</table>");
+}
+
 static char *pool_table(JsonObject *root)
 {
     GString *t = g_string_new("<table>\n<caption>Each source address has its own pool of "
@@ -79,6 +128,7 @@ static char *pool_table(JsonObject *root)
         }
     }
     g_string_append(t, "</tbody>\n</table>");
+    nat_table(t, root);
     return g_string_free(t, FALSE);
 }
 

@@ -36,6 +36,52 @@ char *ps_report_count(gint64 n)
     return g_string_free(out, FALSE);
 }
 
+/* A NAT box that dropped SYNs before any host failed: the verdict names it
+ * (the clients only see ETIMEDOUT later, after their retransmissions). */
+static char *nat_verdict(JsonObject *root, double host_first)
+{
+    if (!json_object_has_member(root, "nats"))
+        return NULL;
+    JsonArray *nats = json_object_get_array_member(root, "nats");
+    JsonObject *worst = NULL;
+    double first = host_first;
+    for (guint i = 0; i < json_array_get_length(nats); i++) {
+        JsonObject *n = json_array_get_object_element(nats, i);
+        double f = member_double(n, "first_drop_s");
+        if (!isnan(f) && f <= first) {
+            first = f;
+            worst = n;
+        }
+    }
+    if (!worst)
+        return NULL;
+    JsonObject *reasons = json_object_get_object_member(worst, "drops_by_reason");
+    const char *reason = "no_free_port";
+    gint64 most = -1;
+    GList *names = json_object_get_members(reasons);
+    for (GList *l = names; l; l = l->next)
+        if (json_object_get_int_member(reasons, l->data) > most) {
+            most = json_object_get_int_member(reasons, l->data);
+            reason = l->data;
+        }
+    g_autofree char *reason_text = g_strdelimit(g_strdup(reason), "_", ' ');
+    g_list_free(names);
+    JsonObject *overall = json_object_get_object_member(root, "overall");
+    g_autofree char *t = ps_report_when(first);
+    g_autofree char *drops = ps_report_count(json_object_get_int_member(worst, "drops"));
+    g_autofree char *attempts = ps_report_count(json_object_get_int_member(overall, "attempts"));
+    g_autofree char *timedout =
+        ps_report_count(json_object_get_int_member(worst, "client_etimedout"));
+    g_autofree char *late =
+        ps_report_count(json_object_get_int_member(worst, "client_late_successes"));
+    return g_strdup_printf("NAT drops start at %s: NAT %s had no mapping to give a SYN or query (%s "
+                           "mostly; %s drops, %s ETIMEDOUT at the clients, %s late successes "
+                           "after a retransmission); %.2f%% of %s attempts failed.",
+                           t, json_object_get_string_member(worst, "name"), reason_text, drops,
+                           timedout, late, 100.0 * member_double(overall, "failure_ratio"),
+                           attempts);
+}
+
 char *ps_report_verdict(JsonNode *summary)
 {
     JsonObject *root = json_node_get_object(summary);
@@ -76,6 +122,9 @@ char *ps_report_verdict(JsonNode *summary)
     double ratio = member_double(overall, "failure_ratio");
     g_autofree char *attempts_s = ps_report_count(attempts);
     g_autofree char *cap_s = ps_report_count(capacity);
+    char *nat = nat_verdict(root, first);
+    if (nat)
+        return nat;
     if (worst_host && !worst_out_of_ports) {
         g_autofree char *t = ps_report_when(first);
         return g_strdup_printf(
