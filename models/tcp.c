@@ -147,7 +147,7 @@ static void nat_observe(PsNetwork *net, PsConn *c, SimHandler deliver)
         state = PS_NAT_LAST_ACK;
     else if (deliver == server_gets_last_ack || deliver == client_gets_last_ack)
         state = PS_NAT_TIME_WAIT;
-    else if (deliver == server_gets_rst)
+    else if (deliver == server_gets_rst || deliver == client_gets_rst)
         state = PS_NAT_CLOSE;
     else if (deliver == server_gets_ack || deliver == client_gets_synack)
         state = PS_NAT_ESTABLISHED;
@@ -888,6 +888,8 @@ void ps_tcp_refuse(PsNetwork *net, uint32_t id)
     c = conn_at(net, id);
     if (net->pcap)
         capture(net, c, id, client_gets_rst);
+    if (c->nat_entry) /* the RST passes the client's NAT: its entry closes */
+        nat_observe(net, c, client_gets_rst);
     c->inflight++; /* pins the record until the RST lands */
     sim_engine_after(net->engine, c->owd, client_gets_rst, net, id);
 }

@@ -652,6 +652,64 @@ START_TEST(flash_sale_scenario)
 }
 END_TEST
 
+static double overall_first_failure_s(Ran *r)
+{
+    JsonNode *summary = ps_run_summary(r->run);
+    JsonObject *o = json_object_get_object_member(json_node_get_object(summary), "overall");
+    double t = json_object_get_null_member(o, "first_failure_s")
+                   ? -1
+                   : json_object_get_double_member(o, "first_failure_s");
+    json_node_unref(summary);
+    return t;
+}
+
+/* flash-sale-end-to-end.ini: clients -> NAT (2 x 55,000 toward the proxy,
+ * ~1,830/s) -> proxy (1 source address, 2 backends, no keepalive) -> app1,
+ * app2. Round robin sends each backend 150/s, then 750/s from 3 min; a
+ * backend 4-tuple lives 61.24 s (handshake, 215 ms, close, 60 s TIME_WAIT
+ * ending on a 2.048 s tick), so the 28,232 tuples toward one backend hold
+ * 150 x 61.24 = 9,186 at 3 min and fill at 600/s more: 180 + 19,046 / 600
+ * = 211.7 s. Exponential holds blur that by well under 0.5 s. */
+START_TEST(end_to_end_scenario)
+{
+    Ran r = run_file("flash-sale-end-to-end.ini", NULL);
+    ck_assert_double_eq_tol(overall_first_failure_s(&r), 211.7, 0.5);
+    ck_assert_int_eq(count(&r, "gw.drops"), 0); /* the NAT is not the bottleneck */
+    ck_assert_int_eq(count(&r, "clients.eaddrnotavail"), 0);
+    gint64 refused = count(&r, "shoppers.econnrefused");
+    ck_assert_int_gt(refused, 0);
+    ck_assert_int_eq(refused, count(&r, "proxy.eaddrnotavail")); /* one for one */
+    ck_assert_int_eq(count(&r, "shoppers.failures"), refused);
+    gint64 base_failures = refused;
+    ran_free(&r);
+    /* Keepalive removes the proxy's limit; the NAT carries 1,500/s. */
+    const char *pooled[] = {"lb.front.keepalive=pool", NULL};
+    r = run_file("flash-sale-end-to-end.ini", pooled);
+    ck_assert_int_eq(count(&r, "shoppers.failures"), 0);
+    ck_assert_int_eq(count(&r, "gw.drops"), 0);
+    ran_free(&r);
+    /* At 2,100/s the NAT breaks next: entries (life 60.22 s) hold
+     * 420 x 60.22 = 25,292 toward the proxy at 3 min and grow at
+     * 1,680/s to 110,000: 180 + 84,708 / 1,680 = 230.4 s. */
+    const char *bigger[] = {"lb.front.keepalive=pool", "workload.shoppers.rate_scale=1.4", NULL};
+    r = run_file("flash-sale-end-to-end.ini", bigger);
+    ck_assert_double_eq_tol(first_drop_s(&r, "gw"), 230.4, 0.5);
+    ck_assert_int_eq(count(&r, "proxy.eaddrnotavail"), 0);
+    ck_assert_int_gt(count(&r, "shoppers.etimedout"), 0);
+    ran_free(&r);
+    /* Two proxy addresses in lockstep with round robin: each address only
+     * ever meets one backend, so nothing changes; three break the lockstep. */
+    const char *two[] = {"host.proxy.addresses=10.2.0.1-10.2.0.2", NULL};
+    r = run_file("flash-sale-end-to-end.ini", two);
+    ck_assert_int_eq(count(&r, "shoppers.failures"), base_failures);
+    ran_free(&r);
+    const char *three[] = {"host.proxy.addresses=10.2.0.1-10.2.0.3", NULL};
+    r = run_file("flash-sale-end-to-end.ini", three);
+    ck_assert_int_eq(count(&r, "shoppers.failures"), 0);
+    ran_free(&r);
+}
+END_TEST
+
 /* explain: the flash sale's 55,000 / (200 ms + 60 s) = 913.6/s, the
  * rate at which the simulated gateway's entries stop growing. */
 START_TEST(explain_nat)
@@ -995,6 +1053,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, input_errors);
     tcase_add_test(tc, deterministic_runs);
     tcase_add_test(tc, flash_sale_scenario);
+    tcase_add_test(tc, end_to_end_scenario);
     tcase_add_test(tc, cgn_scenario);
     tcase_add_test(tc, linux_nat_scenario);
     tcase_add_test(tc, explain_nat);
