@@ -86,6 +86,8 @@ static void server_gets_ackfin(void *ctx, uint64_t id);
 static void client_gets_last_ack(void *ctx, uint64_t id);
 static void server_gets_rst(void *ctx, uint64_t id);
 static void client_gets_rst(void *ctx, uint64_t id);
+static void udp_server_gets_query(void *ctx, uint64_t id);
+static void udp_client_gets_reply(void *ctx, uint64_t id);
 
 /* The segment an event delivers, as the client's side of the link sees
  * it: what the client sends, when it sends it; what it receives, when it
@@ -101,23 +103,28 @@ static void capture(PsNetwork *net, const PsConn *c, uint32_t id, SimHandler del
         gboolean to_server;
         uint8_t flags;
         uint32_t seq, ack;
+        uint8_t kind;
     } table[] = {
-        {server_gets_syn, TRUE, PS_TCP_SYN, ic, 0},
-        {client_gets_synack, FALSE, PS_TCP_SYN | PS_TCP_ACK, is, ic + 1},
-        {server_gets_ack, TRUE, PS_TCP_ACK, ic + 1, is + 1},
-        {server_gets_fin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 1},
-        {client_gets_ackfin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 2},
-        {server_gets_last_ack, TRUE, PS_TCP_ACK, ic + 2, is + 2},
-        {client_gets_fin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 1},
-        {server_gets_ackfin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 2},
-        {client_gets_last_ack, FALSE, PS_TCP_ACK, is + 2, ic + 2},
-        {server_gets_rst, TRUE, PS_TCP_RST, ic + 1, 0},
-        {client_gets_rst, FALSE, PS_TCP_RST | PS_TCP_ACK, 0, ic + 1},
+        {server_gets_syn, TRUE, PS_TCP_SYN, ic, 0, PS_SEG_TCP},
+        {client_gets_synack, FALSE, PS_TCP_SYN | PS_TCP_ACK, is, ic + 1, PS_SEG_TCP},
+        {server_gets_ack, TRUE, PS_TCP_ACK, ic + 1, is + 1, PS_SEG_TCP},
+        {server_gets_fin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 1, PS_SEG_TCP},
+        {client_gets_ackfin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 2, PS_SEG_TCP},
+        {server_gets_last_ack, TRUE, PS_TCP_ACK, ic + 2, is + 2, PS_SEG_TCP},
+        {client_gets_fin, FALSE, PS_TCP_FIN | PS_TCP_ACK, is + 1, ic + 1, PS_SEG_TCP},
+        {server_gets_ackfin, TRUE, PS_TCP_FIN | PS_TCP_ACK, ic + 1, is + 2, PS_SEG_TCP},
+        {client_gets_last_ack, FALSE, PS_TCP_ACK, is + 2, ic + 2, PS_SEG_TCP},
+        {server_gets_rst, TRUE, PS_TCP_RST, ic + 1, 0, PS_SEG_TCP},
+        {client_gets_rst, FALSE, PS_TCP_RST | PS_TCP_ACK, 0, ic + 1, PS_SEG_TCP},
+        /* UDP: a DNS query and its answer, the id from the connection */
+        {udp_server_gets_query, TRUE, 0, id, 0, PS_SEG_DNS_QUERY},
+        {udp_client_gets_reply, FALSE, 0, id, 0, PS_SEG_DNS_ANSWER},
     };
     for (guint i = 0; i < G_N_ELEMENTS(table); i++) {
         if (table[i].h != deliver)
             continue;
-        PsSegment seg = {.flags = table[i].flags, .seq = table[i].seq, .ack = table[i].ack};
+        PsSegment seg = {.flags = table[i].flags, .seq = table[i].seq, .ack = table[i].ack,
+                         .kind = table[i].kind};
         SimAddress local = c->pool->address;
         uint16_t lport = c->port;
         /* Outside a NAT: its external address and port, translated only. */
@@ -980,9 +987,7 @@ void ps_tcp_listener_bind(PsNetwork *net, PsListener *l)
 
 #define UDP_TIMEOUT_DEFAULT (5 * SIM_S) /* resolv.conf(5) timeout:5 */
 
-static void udp_server_gets_query(void *ctx, uint64_t id);
 static void udp_server_replies(void *ctx, uint64_t id);
-static void udp_client_gets_reply(void *ctx, uint64_t id);
 
 static void udp_timeout(void *ctx, uint64_t id)
 {
@@ -1009,10 +1014,14 @@ static void udp_query(PsNetwork *net, PsConn *c, uint32_t id, uint32_t probes)
     TRACE(net, c, id, "port chosen after %u probe%s; UDP query sent", probes,
           probes == 1 ? "" : "s");
     gboolean lost = wl->loss > 0 && sim_rng_uniform(&wl->rng) < wl->loss;
+    if (net->pcap && !net->pcap_nat_outside)
+        capture(net, c, id, udp_server_gets_query);
     if (!lost && wl->nat && !ps_nat_syn(net, c, id))
         lost = TRUE;
     if (lost)
         return;
+    if (net->pcap && net->pcap_nat_outside)
+        capture(net, c, id, udp_server_gets_query);
     c->inflight++;
     sim_engine_after(net->engine, c->owd, udp_server_gets_query, net, id);
 }
@@ -1043,6 +1052,8 @@ static void udp_server_replies(void *ctx, uint64_t id)
     }
     if (c->nat_entry)
         ps_nat_udp_reply(net, c);
+    if (net->pcap)
+        capture(net, c, (uint32_t)id, udp_client_gets_reply);
     c->inflight++;
     sim_engine_after(net->engine, c->owd, udp_client_gets_reply, net, id);
 }

@@ -1,5 +1,6 @@
-/* Simulated TCP segments as a pcap file that Wireshark and tshark open:
- * Ethernet, IPv4 or IPv6 and TCP headers with correct lengths and checksums,
+/* Simulated TCP segments and UDP datagrams as a pcap file that Wireshark and
+ * tshark open: Ethernet, IPv4 or IPv6 and TCP or UDP headers with correct
+ * lengths and checksums,
  * nanosecond timestamps from simulated time (counted from 2026-01-01 UTC so
  * dates read sensibly). Written to a temporary name and renamed on close. */
 #ifndef PS_PCAP_WRITER_H
@@ -18,11 +19,18 @@ enum {
     PS_TCP_ACK = 0x10,
 };
 
+typedef enum {
+    PS_SEG_TCP,       /* seq, ack and flags apply */
+    PS_SEG_DNS_QUERY, /* a UDP datagram carrying a DNS query; seq is its id */
+    PS_SEG_DNS_ANSWER,
+} PsSegmentKind;
+
 typedef struct {
     SimAddress src, dst; /* same family */
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;
+    uint8_t kind; /* PsSegmentKind; 0 (TCP) when left out */
 } PsSegment;
 
 typedef struct PsPcap PsPcap;
