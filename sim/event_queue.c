@@ -2,13 +2,19 @@
  *
  * Pop dominates the cost, and it is bound by memory traffic, so the layout
  * is chosen for it:
- * - the heap holds only {time, slot}; the four children of a node fill
+ * - the heap holds only {time, sequence, slot}: every comparison, ties
+ *   included, reads nothing else (ties are common: a million timers spread
+ *   over a millisecond share nanoseconds). The four children of a node fill
  *   exactly one 64-byte cache line (the array is offset so they are aligned);
  * - entries do not record their heap position, so moves are plain copies:
  *   a cancelled event stays behind as a tombstone (see heap_place);
- * - handler, context, argument and insertion sequence sit in a slot that
- *   never moves while the event is pending. The sequence is read only to
- *   break ties in time, which are rare next to strict comparisons.
+ * - handler, context and argument sit in a 32-byte slot, one per cache-line
+ *   half, that never moves while the event is pending; pop reads it once,
+ *   prefetched as soon as the new top is known.
+ * The sequence is 32 bits: when it runs out, the pending events are
+ *   renumbered 0, 1, ... in their sequence order (renumber_sequences), which
+ *   keeps every comparison's outcome, so the order stays exactly (time,
+ *   insertion order) however long the run.
  * Freed slots go on a free list threaded through the slots themselves, so
  * once the queue has held its peak number of events (tombstones included,
  * at most as many again as live events) it never allocates again.
@@ -23,6 +29,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* A 4-ary heap has half the levels of a binary one; with aligned children a
  * level costs one cache line, and pop does half the line fetches. */
@@ -44,6 +51,7 @@
 
 typedef struct {
     SimTime time;
+    uint32_t seq; /* insertion order: the tie-break that makes runs deterministic */
     uint32_t slot;
 } HeapEntry;
 
@@ -53,7 +61,6 @@ typedef struct {
     SimHandler handler;
     void *ctx;
     uint64_t arg;
-    uint64_t seq; /* insertion order: the tie-break that makes runs deterministic */
     /* Odd while the slot holds a pending event, even while free; bumped on
      * both transitions, so an id from an earlier use of the slot does not
      * match (it could again only after 2^31 reuses of this one slot). */
@@ -63,6 +70,8 @@ typedef struct {
      * reaches it: only then does its slot return to the free list. */
     uint32_t lane_plus_one;
 } EventSlot;
+
+G_STATIC_ASSERT(sizeof(EventSlot) * 2 == CACHE_LINE);
 
 /* A ring of {time, slot} in push order; times never decrease. */
 typedef struct {
@@ -78,11 +87,12 @@ struct SimQueue {
     HeapEntry *heap;       /* heap_block + HEAP_SHIFT */
     HeapEntry *heap_block; /* the aligned allocation */
     size_t length;
-    EventSlot *slots; /* a free slot's `arg` holds the next free slot */
+    EventSlot *slots; /* cache-line aligned; a free slot's `arg` holds the next free slot */
     size_t n_slots;  /* slots ever handed out: pending + free list */
     size_t capacity; /* events the heap and the slot arrays can hold */
     uint32_t free_head;
-    uint64_t next_seq;
+    uint32_t next_seq;
+    uint32_t seq_limit; /* renumber when next_seq reaches it */
     Lane lanes[MAX_LANES];
     int n_lanes;
     size_t lane_live;  /* pending (not cancelled) events in lanes */
@@ -92,9 +102,10 @@ struct SimQueue {
 
 static inline bool entry_before(const SimQueue *q, HeapEntry a, HeapEntry b)
 {
+    (void)q;
     if (a.time != b.time)
         return a.time < b.time;
-    return q->slots[a.slot].seq < q->slots[b.slot].seq;
+    return a.seq < b.seq;
 }
 
 static inline SimEventId make_id(uint32_t slot, uint32_t generation)
@@ -135,7 +146,7 @@ static inline size_t earliest_child(const SimQueue *q, size_t pos)
     for (size_t c = first + 1; c < end; c++) {
         SimTime t = q->heap[c].time;
         if (G_UNLIKELY(t == best_time)) {
-            if (q->slots[q->heap[c].slot].seq < q->slots[q->heap[best].slot].seq)
+            if (q->heap[c].seq < q->heap[best].seq)
                 best = c;
             continue;
         }
@@ -167,7 +178,26 @@ static void sift_down(SimQueue *q, size_t pos, HeapEntry entry)
 static void refill_root(SimQueue *q, HeapEntry entry)
 {
     size_t pos = 0;
+    if (q->length > 1) {
+        /* The earliest child of the root is the next top (unless `entry`
+         * rises all the way, which is rare): fetch its slot, which the next
+         * pop reads, while the walk down waits on the heap's lines. */
+        size_t best = earliest_child(q, 0);
+        __builtin_prefetch(&q->slots[q->heap[best].slot]);
+        heap_place(q, 0, q->heap[best]);
+        pos = best;
+    }
     while (pos * HEAP_ARITY + 1 < q->length) {
+        /* The grandchildren of `pos` are the next four lines, contiguous:
+         * fetching them now overlaps the next level's miss with this one. */
+        size_t grand = (pos * HEAP_ARITY + 1) * HEAP_ARITY + 1;
+        if (grand < q->length) {
+            const char *line = (const char *)&q->heap[grand];
+            __builtin_prefetch(line);
+            __builtin_prefetch(line + CACHE_LINE);
+            __builtin_prefetch(line + 2 * CACHE_LINE);
+            __builtin_prefetch(line + 3 * CACHE_LINE);
+        }
         size_t best = earliest_child(q, pos);
         heap_place(q, pos, q->heap[best]);
         pos = best;
@@ -237,6 +267,23 @@ static void slot_release(SimQueue *q, uint32_t slot)
     q->free_head = slot;
 }
 
+/* Arrays of 4 MiB and more ask for transparent huge pages: pop's walk
+ * down a large heap and its slot read are random accesses, and with 4 KiB
+ * pages each also misses the TLB. The request is advice (Linux honours it
+ * when THP is in "madvise" or "always" mode); nothing depends on it. */
+#define HUGE_PAGE (2u << 20)
+static void *array_alloc(size_t n, size_t size)
+{
+    size_t bytes = n * size;
+    if (bytes < 2 * HUGE_PAGE)
+        return g_aligned_alloc(n, size, CACHE_LINE);
+    void *p = g_aligned_alloc(n, size, HUGE_PAGE);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 static void grow(SimQueue *q)
 {
     size_t capacity = q->capacity ? q->capacity * 2 : INITIAL_CAPACITY;
@@ -245,14 +292,19 @@ static void grow(SimQueue *q)
     if (capacity <= q->capacity)
         g_error("event queue: more than %zu pending events", MAX_SLOTS);
 
-    HeapEntry *block = g_aligned_alloc(capacity + HEAP_SHIFT, sizeof(HeapEntry), CACHE_LINE);
+    HeapEntry *block = array_alloc(capacity + HEAP_SHIFT, sizeof(HeapEntry));
     if (q->length)
         memcpy(block + HEAP_SHIFT, q->heap, q->length * sizeof(HeapEntry));
     g_aligned_free(q->heap_block);
     q->heap_block = block;
     q->heap = block + HEAP_SHIFT;
 
-    q->slots = g_renew(EventSlot, q->slots, capacity);
+    /* Aligned, so a slot never straddles two lines: pop misses once. */
+    EventSlot *slots = array_alloc(capacity, sizeof(EventSlot));
+    if (q->n_slots)
+        memcpy(slots, q->slots, q->n_slots * sizeof(EventSlot));
+    g_aligned_free(q->slots);
+    q->slots = slots;
     q->capacity = capacity;
 }
 
@@ -278,7 +330,54 @@ SimQueue *sim_queue_new(void)
     SimQueue *q = g_new0(SimQueue, 1);
     q->free_head = NO_SLOT;
     q->n_lanes = 1; /* the now lane */
+    q->seq_limit = UINT32_MAX;
     return q;
+}
+
+static int compare_seq_refs(const void *a, const void *b)
+{
+    uint32_t x = **(uint32_t *const *)a, y = **(uint32_t *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Gives every entry (heap, lanes, tombstones included) its rank in
+ * sequence order as its new sequence. Sequences are distinct, so every
+ * comparison between two entries comes out as before: the heap and the
+ * lanes stay valid as they are. Runs once per ~2^32 pushes. */
+static void renumber_sequences(SimQueue *q)
+{
+    size_t n = q->length;
+    for (int i = 0; i < q->n_lanes; i++)
+        n += q->lanes[i].count;
+    uint32_t **refs = g_new(uint32_t *, n ? n : 1);
+    size_t k = 0;
+    for (size_t i = 0; i < q->length; i++)
+        refs[k++] = &q->heap[i].seq;
+    for (int i = 0; i < q->n_lanes; i++) {
+        Lane *lane = &q->lanes[i];
+        for (size_t j = 0; j < lane->count; j++)
+            refs[k++] = &lane->ring[(lane->head + j) & lane->mask].seq;
+    }
+    qsort(refs, n, sizeof *refs, compare_seq_refs);
+    for (size_t i = 0; i < n; i++)
+        *refs[i] = (uint32_t)i;
+    g_free(refs);
+    if (n >= q->seq_limit)
+        g_error("event queue: %zu entries do not fit 32-bit sequences", n);
+    q->next_seq = (uint32_t)n;
+}
+
+static inline uint32_t take_seq(SimQueue *q)
+{
+    if (G_UNLIKELY(q->next_seq >= q->seq_limit))
+        renumber_sequences(q);
+    return q->next_seq++;
+}
+
+void sim_queue_set_seq_limit(SimQueue *q, uint32_t limit)
+{
+    g_return_if_fail(q != NULL && limit >= 2);
+    q->seq_limit = limit;
 }
 
 /* ---- lanes ---------------------------------------------------------- */
@@ -305,12 +404,14 @@ static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler han
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->seq = q->next_seq++;
     s->generation++;
     s->lane_plus_one = (uint32_t)index + 1;
     if (!lane->ring || lane->count == lane->mask + 1)
         lane_grow(lane);
-    lane->ring[(lane->head + lane->count) & lane->mask] = (HeapEntry){.time = time, .slot = slot};
+    /* After the grow: renumbering walks the lanes. */
+    uint32_t seq = take_seq(q);
+    lane->ring[(lane->head + lane->count) & lane->mask] =
+        (HeapEntry){.time = time, .seq = seq, .slot = slot};
     lane->count++;
     lane->tail_time = time;
     q->lane_live++;
@@ -400,7 +501,7 @@ void sim_queue_free(SimQueue *q)
     if (!q)
         return;
     g_aligned_free(q->heap_block);
-    g_free(q->slots);
+    g_aligned_free(q->slots);
     for (int i = 0; i < MAX_LANES; i++)
         g_free(q->lanes[i].ring);
     g_free(q);
@@ -421,10 +522,9 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->seq = q->next_seq++;
     s->generation++;
 
-    HeapEntry entry = { .time = time, .slot = slot };
+    HeapEntry entry = { .time = time, .seq = take_seq(q), .slot = slot };
     sift_up(q, q->length++, entry);
     return make_id(slot, s->generation);
 }

@@ -65,4 +65,8 @@ size_t sim_queue_length(const SimQueue *q);
  * reports and for the test that proves it. */
 size_t sim_queue_capacity(const SimQueue *q);
 
+/* Tests only: renumber insertion sequences once they reach `limit` instead
+ * of 2^32 - 1, so the renumbering is exercised in a short run. */
+void sim_queue_set_seq_limit(SimQueue *q, uint32_t limit);
+
 #endif
