@@ -29,7 +29,9 @@
 
 #include <stdbool.h>
 #include <string.h>
+#ifdef __linux__
 #include <sys/mman.h>
+#endif
 
 /* A 4-ary heap has half the levels of a binary one; with aligned children a
  * level costs one cache line, and pop does half the line fetches. */
@@ -267,20 +269,54 @@ static void slot_release(SimQueue *q, uint32_t slot)
     q->free_head = slot;
 }
 
-/* Arrays of 4 MiB and more ask for transparent huge pages: pop's walk
- * down a large heap and its slot read are random accesses, and with 4 KiB
- * pages each also misses the TLB. The request is advice (Linux honours it
- * when THP is in "madvise" or "always" mode); nothing depends on it. */
-#define HUGE_PAGE (2u << 20)
-static void *array_alloc(size_t n, size_t size)
+/* Large arrays (4 MiB and more) are mapped directly: growing one is then
+ * mremap(), which moves no data, so a queue that doubles holds one copy of
+ * its arrays at its peak, not two. They also ask for transparent huge
+ * pages: pop's walk down a large heap and its slot read are random
+ * accesses, and with 4 KiB pages each also misses the TLB. That request is
+ * advice (Linux honours it when THP is in "madvise" or "always" mode);
+ * nothing depends on it. Smaller arrays are cache-line aligned blocks. */
+#define BIG_ARRAY ((size_t)4 << 20)
+
+static void array_free(void *p, size_t bytes)
 {
-    size_t bytes = n * size;
-    if (bytes < 2 * HUGE_PAGE)
-        return g_aligned_alloc(n, size, CACHE_LINE);
-    void *p = g_aligned_alloc(n, size, HUGE_PAGE);
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE);
+#ifdef __linux__
+    if (bytes >= BIG_ARRAY) {
+        munmap(p, bytes);
+        return;
+    }
 #endif
+    (void)bytes;
+    g_aligned_free(p);
+}
+
+/* Returns an array of new_bytes holding the old one's first old_bytes. */
+static void *array_resize(void *old, size_t old_bytes, size_t new_bytes)
+{
+    void *p;
+#ifdef __linux__
+    if (new_bytes >= BIG_ARRAY) {
+        if (old_bytes >= BIG_ARRAY) {
+            p = mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE);
+            old = NULL;
+        } else {
+            p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
+        if (p == MAP_FAILED)
+            g_error("event queue: cannot map %zu bytes", new_bytes);
+#ifdef MADV_HUGEPAGE
+        madvise(p, new_bytes, MADV_HUGEPAGE);
+#endif
+    } else
+#endif
+    {
+        p = g_aligned_alloc(1, new_bytes, CACHE_LINE);
+    }
+    if (old) {
+        if (old_bytes)
+            memcpy(p, old, old_bytes);
+        array_free(old, old_bytes);
+    }
     return p;
 }
 
@@ -292,19 +328,11 @@ static void grow(SimQueue *q)
     if (capacity <= q->capacity)
         g_error("event queue: more than %zu pending events", MAX_SLOTS);
 
-    HeapEntry *block = array_alloc(capacity + HEAP_SHIFT, sizeof(HeapEntry));
-    if (q->length)
-        memcpy(block + HEAP_SHIFT, q->heap, q->length * sizeof(HeapEntry));
-    g_aligned_free(q->heap_block);
-    q->heap_block = block;
-    q->heap = block + HEAP_SHIFT;
-
-    /* Aligned, so a slot never straddles two lines: pop misses once. */
-    EventSlot *slots = array_alloc(capacity, sizeof(EventSlot));
-    if (q->n_slots)
-        memcpy(slots, q->slots, q->n_slots * sizeof(EventSlot));
-    g_aligned_free(q->slots);
-    q->slots = slots;
+    size_t block_entries = q->capacity ? q->capacity + HEAP_SHIFT : 0;
+    q->heap_block = array_resize(q->heap_block, block_entries * sizeof(HeapEntry),
+                                 (capacity + HEAP_SHIFT) * sizeof(HeapEntry));
+    q->heap = q->heap_block + HEAP_SHIFT;
+    q->slots = array_resize(q->slots, q->capacity * sizeof(EventSlot), capacity * sizeof(EventSlot));
     q->capacity = capacity;
 }
 
@@ -382,17 +410,18 @@ void sim_queue_set_seq_limit(SimQueue *q, uint32_t limit)
 
 /* ---- lanes ---------------------------------------------------------- */
 
+/* Doubles a full ring in place (see array_resize): the entries that
+ * wrapped round to its start move up behind the others. */
 static void lane_grow(Lane *lane)
 {
-    size_t old_cap = lane->mask + (lane->ring ? 1 : 0);
+    size_t old_cap = lane->ring ? lane->mask + 1 : 0;
     size_t cap = old_cap ? old_cap * 2 : 64;
-    HeapEntry *ring = g_new(HeapEntry, cap);
-    for (size_t i = 0; i < lane->count; i++)
-        ring[i] = lane->ring[(lane->head + i) & lane->mask];
-    g_free(lane->ring);
+    g_assert(lane->count == old_cap);
+    HeapEntry *ring = array_resize(lane->ring, old_cap * sizeof(HeapEntry), cap * sizeof(HeapEntry));
+    if (lane->head > 0)
+        memcpy(ring + old_cap, ring, lane->head * sizeof(HeapEntry));
     lane->ring = ring;
     lane->mask = cap - 1;
-    lane->head = 0;
 }
 
 static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler handler, void *ctx,
@@ -500,10 +529,13 @@ void sim_queue_free(SimQueue *q)
 {
     if (!q)
         return;
-    g_aligned_free(q->heap_block);
-    g_aligned_free(q->slots);
+    if (q->capacity) {
+        array_free(q->heap_block, (q->capacity + HEAP_SHIFT) * sizeof(HeapEntry));
+        array_free(q->slots, q->capacity * sizeof(EventSlot));
+    }
     for (int i = 0; i < MAX_LANES; i++)
-        g_free(q->lanes[i].ring);
+        if (q->lanes[i].ring)
+            array_free(q->lanes[i].ring, (q->lanes[i].mask + 1) * sizeof(HeapEntry));
     g_free(q);
 }
 
