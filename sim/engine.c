@@ -101,6 +101,15 @@ SimEventId sim_engine_at_ordered(SimEngine *engine, SimTime at, uint32_t order_c
     return sim_queue_push_ordered(engine->queue, at, order_class, handler, ctx, arg);
 }
 
+SimEventId sim_engine_at_compact(SimEngine *engine, SimTime at, uint32_t order_class,
+                                 SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_val_if_fail(engine != NULL, SIM_EVENT_NONE);
+    if (G_UNLIKELY(at < engine->now))
+        return sim_engine_at(engine, at, handler, ctx, arg); /* reports the bug */
+    return sim_queue_push_compact(engine->queue, at, order_class, handler, ctx, arg);
+}
+
 SimEventId sim_engine_after(SimEngine *engine, SimTime delay, SimHandler handler, void *ctx,
                             uint64_t arg)
 {

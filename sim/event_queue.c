@@ -75,14 +75,30 @@ typedef struct {
 
 G_STATIC_ASSERT(sizeof(EventSlot) * 2 == CACHE_LINE);
 
+/* Generations stay below 2^31 so that a slot's id never has its top bit
+ * set: that bit marks the ids of compact lane entries. */
+static inline uint32_t next_generation(uint32_t g) { return (g + 1) & 0x7fffffffu; }
+
+/* A compact lane's entries are {time, seq, argument}: its events all share
+ * one handler and context, so they need no slot. A cancelled one keeps its
+ * place with this argument until the lane reaches it. */
+#define COMPACT_DEAD UINT32_MAX
+#define COMPACT_ID_TAG ((uint64_t)1 << 63)
+#define COMPACT_LANE_SHIFT 56
+#define COMPACT_POS_MASK (((uint64_t)1 << COMPACT_LANE_SHIFT) - 1)
+
 /* A ring of {time, slot} in push order; times never decrease. */
 typedef struct {
-    SimTime delay;
+    SimTime delay; /* the lane's key: a delay, or an order class (see push_keyed) */
     HeapEntry *ring;
     size_t mask; /* capacity - 1, capacity a power of two (or 0) */
     size_t head;
     size_t count; /* entries in the ring, cancelled ones included */
     SimTime tail_time;
+    uint64_t head_pos; /* entries ever removed from the front: the head's position */
+    bool compact;
+    SimHandler handler; /* a compact lane's */
+    void *ctx;
 } Lane;
 
 struct SimQueue {
@@ -262,7 +278,7 @@ static void slot_release(SimQueue *q, uint32_t slot)
 {
     EventSlot *s = &q->slots[slot];
     s->lane_plus_one = 0;
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->handler = NULL;
     s->ctx = NULL;
     s->arg = q->free_head;
@@ -433,7 +449,7 @@ static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler han
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->lane_plus_one = (uint32_t)index + 1;
     if (!lane->ring || lane->count == lane->mask + 1)
         lane_grow(lane);
@@ -452,11 +468,17 @@ static const HeapEntry *lane_front(SimQueue *q, Lane *lane)
 {
     while (lane->count) {
         HeapEntry *e = &lane->ring[lane->head];
-        if (q->slots[e->slot].generation & 1u)
-            return e;
-        q->slots[e->slot].lane_plus_one = 0;
-        free_list_push(q, e->slot); /* its generation is already even */
+        if (lane->compact) {
+            if (e->slot != COMPACT_DEAD)
+                return e;
+        } else {
+            if (q->slots[e->slot].generation & 1u)
+                return e;
+            q->slots[e->slot].lane_plus_one = 0;
+            free_list_push(q, e->slot); /* its generation is already even */
+        }
         lane->head = (lane->head + 1) & lane->mask;
+        lane->head_pos++;
         lane->count--;
     }
     return NULL;
@@ -523,6 +545,53 @@ SimEventId sim_queue_push_ordered(SimQueue *q, SimTime time, uint32_t order_clas
     return push_keyed(q, time, -1 - (SimTime)order_class, handler, ctx, arg);
 }
 
+SimEventId sim_queue_push_compact(SimQueue *q, SimTime time, uint32_t order_class,
+                                  SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_val_if_fail(q != NULL && handler != NULL, SIM_EVENT_NONE);
+    /* Keys below every push_ordered() key: INT64_MIN + class. */
+    int index = lane_for_delay(q, INT64_MIN + (SimTime)order_class);
+    Lane *lane = index < 0 ? NULL : &q->lanes[index];
+    if (lane && !lane->compact && lane->count == 0 && !lane->ring) {
+        lane->compact = true;
+        lane->handler = handler;
+        lane->ctx = ctx;
+    }
+    /* Anything the lane cannot take exactly goes the general way, which
+     * keeps the same order. */
+    if (!lane || !lane->compact || lane->handler != handler || lane->ctx != ctx ||
+        arg == COMPACT_DEAD || time < q->now || (lane->count && time < lane->tail_time))
+        return sim_queue_push(q, time, handler, ctx, arg);
+    if (!lane->ring || lane->count == lane->mask + 1)
+        lane_grow(lane);
+    size_t pos = lane->count;
+    lane->ring[(lane->head + pos) & lane->mask] =
+        (HeapEntry){.time = time, .seq = take_seq(q), .slot = arg};
+    lane->count++;
+    lane->tail_time = time;
+    q->lane_live++;
+    return COMPACT_ID_TAG | ((uint64_t)index << COMPACT_LANE_SHIFT) |
+           ((lane->head_pos + pos) & COMPACT_POS_MASK);
+}
+
+/* Cancels a compact lane's entry by its position. */
+static gboolean compact_cancel(SimQueue *q, SimEventId id)
+{
+    uint64_t index = (id & ~COMPACT_ID_TAG) >> COMPACT_LANE_SHIFT;
+    if (index >= (uint64_t)q->n_lanes || !q->lanes[index].compact)
+        return FALSE;
+    Lane *lane = &q->lanes[index];
+    uint64_t offset = ((id & COMPACT_POS_MASK) - lane->head_pos) & COMPACT_POS_MASK;
+    if (offset >= lane->count)
+        return FALSE;
+    HeapEntry *e = &lane->ring[(lane->head + offset) & lane->mask];
+    if (e->slot == COMPACT_DEAD)
+        return FALSE;
+    e->slot = COMPACT_DEAD;
+    q->lane_live--;
+    return TRUE;
+}
+
 /* ---- the heap ------------------------------------------------------- */
 
 void sim_queue_free(SimQueue *q)
@@ -554,7 +623,7 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->generation++;
+    s->generation = next_generation(s->generation);
 
     HeapEntry entry = { .time = time, .seq = take_seq(q), .slot = slot };
     sift_up(q, q->length++, entry);
@@ -564,6 +633,8 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
 gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
 {
     g_return_val_if_fail(q != NULL, FALSE);
+    if (id & COMPACT_ID_TAG)
+        return compact_cancel(q, id);
 
     uint32_t generation = (uint32_t)(id >> 32);
     uint64_t slot_plus_one = id & 0xffffffffu;
@@ -578,13 +649,13 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
     if (s->lane_plus_one) {
         /* Left in its lane as a tombstone: lanes cannot remove from the
          * middle, and the slot must not be reused while referenced. */
-        s->generation++;
+        s->generation = next_generation(s->generation);
         s->handler = NULL;
         s->ctx = NULL;
         q->lane_live--;
         return TRUE;
     }
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->handler = NULL;
     s->ctx = NULL;
     q->heap_dead++;
@@ -603,20 +674,30 @@ gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
     if (source == -2)
         return FALSE;
 
-    const EventSlot *s = &q->slots[top.slot];
     out->time = top.time;
-    out->handler = s->handler;
-    out->ctx = s->ctx;
-    out->arg = s->arg;
     q->now = top.time;
-
     if (source >= 0) {
         Lane *lane = &q->lanes[source];
+        if (lane->compact) {
+            out->handler = lane->handler;
+            out->ctx = lane->ctx;
+            out->arg = top.slot;
+        } else {
+            const EventSlot *s = &q->slots[top.slot];
+            out->handler = s->handler;
+            out->ctx = s->ctx;
+            out->arg = s->arg;
+            slot_release(q, top.slot);
+        }
         lane->head = (lane->head + 1) & lane->mask;
+        lane->head_pos++;
         lane->count--;
         q->lane_live--;
-        slot_release(q, top.slot);
     } else {
+        const EventSlot *s = &q->slots[top.slot];
+        out->handler = s->handler;
+        out->ctx = s->ctx;
+        out->arg = s->arg;
         heap_drop_root(q);
         slot_release(q, top.slot);
         heap_clean_top(q);
@@ -639,7 +720,7 @@ SimTime sim_queue_peek_time(const SimQueue *q)
         /* Skip cancelled heads without touching the lane (const). */
         for (size_t k = 0; k < lane->count; k++) {
             const HeapEntry *e = &lane->ring[(lane->head + k) & lane->mask];
-            if (q->slots[e->slot].generation & 1u) {
+            if (lane->compact ? e->slot != COMPACT_DEAD : (q->slots[e->slot].generation & 1u)) {
                 best = MIN(best, e->time);
                 break;
             }

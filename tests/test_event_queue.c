@@ -131,7 +131,8 @@ static guint ref_earliest(GArray *ref)
  * searched linearly. Times come from a narrow range so ties are frequent.
  * With lanes, most pushes go through sim_queue_push_delayed() with a few
  * recurring delays (zero included), mixed with plain pushes, so the FIFO
- * lanes, their cancelled entries and the heap must interleave exactly.
+ * lanes (a compact one included), their cancelled entries and the heap
+ * must interleave exactly.
  * A nonzero seq_limit makes the queue renumber its 32-bit insertion
  * sequences when they reach it, with ties pending across it; the growth
  * phase is then short so that the pending events (~1000) stay well below
@@ -158,7 +159,13 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
         if (op < push_share || ref->len == 0) {
             RefEvent e = { .time = clock + (SimTime)sim_rng_below(&rng, 50),
                            .order = next_order++ };
-            if (lanes && sim_rng_below(&rng, 8) == 0) {
+            if (lanes && sim_rng_below(&rng, 6) == 0) {
+                /* a compact lane: mostly in order, some pushes behind its
+                 * tail or with another handler, which go the general way */
+                e.time = clock + 20 - (sim_rng_below(&rng, 4) == 0 ? sim_rng_below(&rng, 15) : 0);
+                SimHandler h = sim_rng_below(&rng, 10) == 0 ? handler_a : handler_b;
+                e.id = sim_queue_push_compact(q, e.time, 5, h, NULL, (uint32_t)e.order);
+            } else if (lanes && sim_rng_below(&rng, 8) == 0) {
                 /* a timer wheel: now + 30 rounded up to a tick of 16 */
                 e.time = (clock + 30 + 15) / 16 * 16;
                 e.id = sim_queue_push_ordered(q, e.time, 7, handler_b, NULL, e.order);
