@@ -35,6 +35,7 @@ struct PsPortPool {
     guint64 tuples_in_use;
     GHashTable *dest_index; /* DestKey * -> Dest * */
     GPtrArray *dests;       /* PsDestId -> Dest * (owned) */
+    const Dest *last_dest; /* the last one ps_pool_dest() returned */
 };
 
 static inline gboolean bit_get(const uint64_t *w, guint i)
@@ -161,15 +162,21 @@ PsDestId ps_pool_dest(PsPortPool *pool, const SimAddress *remote, uint16_t remot
     g_return_val_if_fail(pool != NULL && remote != NULL, 0);
     DestKey key;
     dest_key_init(&key, remote, remote_port);
+    /* Connections mostly go where the previous one went. */
+    if (pool->last_dest && dest_key_equal(&pool->last_dest->key, &key))
+        return pool->last_dest->id;
     Dest *d = g_hash_table_lookup(pool->dest_index, &key);
-    if (d)
+    if (d) {
+        pool->last_dest = d;
         return d->id;
+    }
     /* One allocation per endpoint (its bitmap inline), none per port. */
     d = g_malloc0(sizeof(Dest) + pool->n_words * sizeof(uint64_t));
     d->key = key;
     d->id = pool->dests->len;
     g_ptr_array_add(pool->dests, d);
     g_hash_table_insert(pool->dest_index, &d->key, d);
+    pool->last_dest = d;
     return d->id;
 }
 

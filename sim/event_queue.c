@@ -667,11 +667,16 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
 
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 {
+    return sim_queue_pop_until(q, SIM_TIME_NEVER, out);
+}
+
+gboolean sim_queue_pop_until(SimQueue *q, SimTime limit, SimEvent *out)
+{
     g_return_val_if_fail(q != NULL, FALSE);
     g_return_val_if_fail(out != NULL, FALSE);
     HeapEntry top;
     int source = next_source(q, &top);
-    if (source == -2)
+    if (source == -2 || top.time > limit)
         return FALSE;
 
     out->time = top.time;

@@ -61,6 +61,9 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id);
 
 /* Removes the earliest event into *out; FALSE when the queue is empty. */
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out);
+/* As sim_queue_pop(), only when the earliest event is at or before `limit`
+ * (one look at the heap top and lane heads instead of a peek and a pop). */
+gboolean sim_queue_pop_until(SimQueue *q, SimTime limit, SimEvent *out);
 
 /* Time of the earliest event, SIM_TIME_NEVER when empty. */
 SimTime sim_queue_peek_time(const SimQueue *q);
