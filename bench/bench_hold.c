@@ -134,11 +134,18 @@ static double run_bare(size_t pending, size_t steps, const SimTime *fill, const 
 
 int main(int argc, char **argv)
 {
-    /* --quick for `meson benchmark` smoke runs; the script runs the full set. */
+    /* --quick for `meson benchmark` smoke runs; the script runs the full set.
+     * Pending sizes given as arguments replace the default ones (for
+     * profiling one size). */
     gboolean quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    size_t sizes[] = {1000, 100000, 1000000, 10000000};
-    size_t n_sizes = quick ? 2 : G_N_ELEMENTS(sizes);
+    size_t sizes[8] = {1000, 100000, 1000000, 10000000};
+    size_t n_sizes = quick ? 2 : 4;
     size_t steps = quick ? 200000 : 3000000;
+    if (argc > 1 && !quick) {
+        n_sizes = 0;
+        for (int i = 1; i < argc && n_sizes < G_N_ELEMENTS(sizes); i++)
+            sizes[n_sizes++] = strtoull(argv[i], NULL, 10);
+    }
     printf("%-10s %10s %14s %14s %8s\n", "increment", "pending", "portsim ev/s", "bare heap ev/s",
            "ratio");
     for (int constant = 0; constant <= 1; constant++) {

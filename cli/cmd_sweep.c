@@ -316,6 +316,7 @@ int cmd_sweep(int argc, char **argv)
     }
     cli_catch_interrupts();
     guint threads = jobs > 0 ? (guint)jobs : g_get_num_processors();
+    sweep_results_set_threads(threads);
     gboolean show = !quiet && isatty(STDERR_FILENO);
     /* Round 1: R replications everywhere; then, with --precision, R more
      * at each point still too wide, until precise or at the maximum. The

@@ -60,6 +60,33 @@ static void node_unref0(gpointer node)
         json_node_unref(node);
 }
 
+static guint collect_threads = 1;
+
+void sweep_results_set_threads(guint threads) { collect_threads = MAX(threads, 1); }
+
+/* One folder's reading: the run ids still missing, read by several threads
+ * at once into their own slots; errors are kept per run so the one
+ * reported is that of the lowest run id, as when reading in order. */
+typedef struct {
+    const SweepPlan *view;
+    guint *ids;
+    JsonNode **nodes;
+    GError **errors;
+    guint n;
+    gint next; /* atomic: the next index to read */
+} CollectJob;
+
+static gpointer collect_worker(gpointer data)
+{
+    CollectJob *job = data;
+    for (;;) {
+        guint i = (guint)g_atomic_int_add(&job->next, 1);
+        if (i >= job->n)
+            return NULL;
+        job->nodes[i] = sweep_read_run(job->view, job->ids[i], &job->errors[i]);
+    }
+}
+
 SweepResults *sweep_results_collect(const SweepPlan *plan, const char *const *dirs,
                                     GError **error)
 {
@@ -76,22 +103,41 @@ SweepResults *sweep_results_collect(const SweepPlan *plan, const char *const *di
     }
     /* A plan with the same id read from each folder finds that folder's
      * files; the first copy of a run wins (they are identical). */
+    guint total = plan->points * plan->max_replications;
     for (const char *const *d = dirs; *d; d++) {
         SweepPlan view = *plan;
         view.dir = (char *)*d;
+        CollectJob job = {.view = &view, .ids = g_new(guint, total)};
         for (guint p = 0; p < plan->points; p++)
-            for (guint rep = 0; rep < plan->max_replications; rep++) {
-                if (r->runs[p]->pdata[rep])
-                    continue;
-                GError *err = NULL;
-                JsonNode *s = sweep_read_run(&view, p * plan->max_replications + rep, &err);
-                if (err) {
-                    g_propagate_error(error, err);
-                    sweep_results_free(r);
-                    return NULL;
-                }
-                r->runs[p]->pdata[rep] = s;
-            }
+            for (guint rep = 0; rep < plan->max_replications; rep++)
+                if (!r->runs[p]->pdata[rep])
+                    job.ids[job.n++] = p * plan->max_replications + rep;
+        job.nodes = g_new0(JsonNode *, MAX(job.n, 1));
+        job.errors = g_new0(GError *, MAX(job.n, 1));
+        guint extra = MIN(collect_threads, job.n) > 1 ? MIN(collect_threads, job.n) - 1 : 0;
+        GThread **threads = g_new(GThread *, MAX(extra, 1));
+        for (guint t = 0; t < extra; t++)
+            threads[t] = g_thread_new("collect", collect_worker, &job);
+        collect_worker(&job);
+        for (guint t = 0; t < extra; t++)
+            g_thread_join(threads[t]);
+        g_free(threads);
+        GError *first = NULL;
+        for (guint i = 0; i < job.n; i++) {
+            guint id = job.ids[i];
+            if (job.errors[i] && !first)
+                first = g_steal_pointer(&job.errors[i]);
+            g_clear_error(&job.errors[i]);
+            r->runs[id / plan->max_replications]->pdata[id % plan->max_replications] = job.nodes[i];
+        }
+        g_free(job.ids);
+        g_free(job.nodes);
+        g_free(job.errors);
+        if (first) {
+            g_propagate_error(error, first);
+            sweep_results_free(r);
+            return NULL;
+        }
     }
     return r;
 }

@@ -17,6 +17,9 @@ typedef struct SweepResults SweepResults;
  * error here: see sweep_results_missing. */
 SweepResults *sweep_results_collect(const SweepPlan *plan, const char *const *dirs,
                                     GError **error);
+/* Threads sweep_results_collect() reads run files on (default 1): the
+ * sweep's -j, so a parallel sweep does not merge on one core. */
+void sweep_results_set_threads(guint threads);
 void sweep_results_free(SweepResults *results);
 
 /* Replications of a point usable for the merge: 0, 1, ... without a gap. */

@@ -20,6 +20,11 @@ typedef struct {
      * (sub-)range from a random offset, no parity split, no table. */
     gboolean socket_range;
     uint32_t size; /* the whole range, odd sizes included */
+    /* The last port_offset() input and result: a run connects to the same
+     * destination within one 10 s epoch again and again. */
+    uint8_t last_in[2 * 17 + 2 + 8];
+    size_t last_len;
+    uint64_t last_hash;
 } LinuxState;
 
 /* ---- SipHash-2-4 ---- */
@@ -87,9 +92,9 @@ size_t ps_alloc_put_address(uint8_t *buf, const SimAddress *a)
 
 /* The kernel's per-destination port_offset: a keyed hash of source address,
  * destination address and port, and the current 10 s epoch. */
-static uint64_t port_offset(const LinuxState *st, const PsAllocRequest *req)
+static uint64_t port_offset(LinuxState *st, const PsAllocRequest *req)
 {
-    uint8_t buf[2 * 17 + 2 + 8];
+    uint8_t buf[sizeof st->last_in];
     size_t n = ps_alloc_put_address(buf, req->local);
     n += ps_alloc_put_address(buf + n, req->remote);
     buf[n++] = (uint8_t)(req->remote_port >> 8);
@@ -98,7 +103,12 @@ static uint64_t port_offset(const LinuxState *st, const PsAllocRequest *req)
     int64_t epoch = req->now >= 0 ? req->now / EPOCH : -((-req->now + EPOCH - 1) / EPOCH);
     for (int i = 0; i < 8; i++)
         buf[n++] = (uint8_t)((uint64_t)epoch >> (8 * i));
-    return ps_siphash24(st->k0, st->k1, buf, n);
+    if (n == st->last_len && memcmp(buf, st->last_in, n) == 0)
+        return st->last_hash;
+    memcpy(st->last_in, buf, n);
+    st->last_len = n;
+    st->last_hash = ps_siphash24(st->k0, st->k1, buf, n);
+    return st->last_hash;
 }
 
 static void *linux_create(uint16_t lo, uint16_t hi, SimRng *rng)

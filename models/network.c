@@ -274,6 +274,8 @@ static void host_free(PsHost *h)
     g_free(h->pool_of);
     g_free(h->allocator_params);
     g_ptr_array_free(h->pools, TRUE);
+    if (h->tw_entries)
+        g_array_free(h->tw_entries, TRUE);
     if (h->monitors)
         g_ptr_array_free(h->monitors, TRUE); /* the network owns the monitors */
     ps_metrics_clear(&h->m);

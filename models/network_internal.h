@@ -42,6 +42,10 @@ typedef struct {
     /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> conn id + 1, for
      * tcp_tw_reuse lookups in O(1); NULL when the host never reuses. */
     GHashTable *tw_index;
+    /* Client 4-tuples in TIME_WAIT left out of tw_index because no lookup
+     * can reach them (tcp.c client_gets_ackfin); tw_index's size plus this
+     * is the pool's number of unbound TIME_WAIT 4-tuples. */
+    guint64 tw_unindexed;
     uint32_t id; /* unique in the network: part of server TIME_WAIT keys */
 } PsPool;
 
@@ -78,6 +82,8 @@ struct PsHost {
     SimTime tw_reuse_delay;
     gint64 max_tw_buckets;
     gint64 tw_count;          /* client sockets of this host in TIME_WAIT */
+    GArray *tw_entries;       /* PsTwEntry slab (tw_entries.h); NULL until used */
+    uint32_t tw_free;         /* its free list */
     gboolean has_port_range;  /* local_port_range (IP_LOCAL_PORT_RANGE) */
     SimRange port_range;
     guint syn_retries;        /* net.ipv4.tcp_syn_retries */

@@ -15,6 +15,7 @@ typedef struct {
     DestKey key; /* first, so a Dest * is also a DestKey * for the hash table */
     PsDestId id;
     guint used;  /* ports whose 4-tuple toward this endpoint is in use */
+    guint used_parity[2]; /* the same by the parity of the port's offset in the range */
     uint64_t bits[]; /* one bit per port of the range */
 } Dest;
 
@@ -33,8 +34,13 @@ struct PsPortPool {
     guint n_bound;
     guint ports_in_use;
     guint64 tuples_in_use;
+    /* Reserved or bound ports by the parity of their offset: with a
+     * destination's used_parity, the ports of one parity still usable
+     * toward it (the three sets are disjoint: takes refuse the others). */
+    guint blocked_parity[2];
     GHashTable *dest_index; /* DestKey * -> Dest * */
     GPtrArray *dests;       /* PsDestId -> Dest * (owned) */
+    const Dest *last_dest; /* the last one ps_pool_dest() returned */
 };
 
 static inline gboolean bit_get(const uint64_t *w, guint i)
@@ -145,6 +151,7 @@ void ps_pool_reserve(PsPortPool *pool, uint16_t lo, uint16_t hi)
         if (!bit_get(pool->reserved, i)) {
             bit_set(pool->reserved, i);
             pool->n_reserved++;
+            pool->blocked_parity[i & 1]++;
         }
     }
 }
@@ -161,15 +168,21 @@ PsDestId ps_pool_dest(PsPortPool *pool, const SimAddress *remote, uint16_t remot
     g_return_val_if_fail(pool != NULL && remote != NULL, 0);
     DestKey key;
     dest_key_init(&key, remote, remote_port);
+    /* Connections mostly go where the previous one went. */
+    if (pool->last_dest && dest_key_equal(&pool->last_dest->key, &key))
+        return pool->last_dest->id;
     Dest *d = g_hash_table_lookup(pool->dest_index, &key);
-    if (d)
+    if (d) {
+        pool->last_dest = d;
         return d->id;
+    }
     /* One allocation per endpoint (its bitmap inline), none per port. */
     d = g_malloc0(sizeof(Dest) + pool->n_words * sizeof(uint64_t));
     d->key = key;
     d->id = pool->dests->len;
     g_ptr_array_add(pool->dests, d);
     g_hash_table_insert(pool->dest_index, &d->key, d);
+    pool->last_dest = d;
     return d->id;
 }
 
@@ -202,6 +215,7 @@ void ps_pool_connect_take(PsPortPool *pool, PsDestId dest, uint16_t port)
     Dest *d = dest_at(pool, dest);
     bit_set(d->bits, i);
     d->used++;
+    d->used_parity[i & 1]++;
     pool->tuples_in_use++;
     if ((*use_slot(pool, i))++ == 0) {
         pool->ports_in_use++;
@@ -216,6 +230,7 @@ void ps_pool_connect_release(PsPortPool *pool, PsDestId dest, uint16_t port)
     Dest *d = dest_at(pool, dest);
     bit_clear(d->bits, i);
     d->used--;
+    d->used_parity[i & 1]--;
     pool->tuples_in_use--;
     if (--*use_slot(pool, i) == 0) {
         pool->ports_in_use--;
@@ -257,6 +272,18 @@ int64_t ps_pool_first_usable(const PsPortPool *pool, PsDestId dest, gboolean bin
     g_return_val_if_fail(start < span && span <= pool->size, -1);
     g_return_val_if_fail(bind || dest < pool->dests->len, -1);
     const uint64_t *taken = bind ? pool->used_any : dest_at(pool, dest)->bits;
+    if (!bind) {
+        /* No usable port of the candidates' parity (or none at all) in
+         * the whole range: the answer is known without the scan, which
+         * would walk a half that connections to one destination have
+         * exhausted (Linux's even half) word by word. */
+        const Dest *d = dest_at(pool, dest);
+        guint par = start & 1;
+        guint usable_par = (pool->size + 1 - par) / 2 - pool->blocked_parity[par] - d->used_parity[par];
+        guint usable = pool->size - pool->blocked_parity[0] - pool->blocked_parity[1] - d->used;
+        if (step == 2 ? usable_par == 0 : usable == 0)
+            return -1;
+    }
     uint64_t k = 0;
     uint32_t o = start;
     while (k < count) {
@@ -290,6 +317,7 @@ void ps_pool_bind_take(PsPortPool *pool, uint16_t port)
     g_return_if_fail(ps_pool_bind_ok(pool, port));
     bit_set(pool->bound, port - pool->lo);
     pool->n_bound++;
+    pool->blocked_parity[(port - pool->lo) & 1]++;
     pool->ports_in_use++;
 }
 
@@ -298,6 +326,7 @@ void ps_pool_bind_release(PsPortPool *pool, uint16_t port)
     g_return_if_fail(ps_pool_is_bound(pool, port));
     bit_clear(pool->bound, port - pool->lo);
     pool->n_bound--;
+    pool->blocked_parity[(port - pool->lo) & 1]--;
     pool->ports_in_use--;
 }
 

@@ -9,6 +9,7 @@
 #include "network_internal.h"
 #include "lb.h"
 #include "nat.h"
+#include "tw_entries.h"
 
 #include <string.h>
 
@@ -328,22 +329,31 @@ typedef struct {
     PsDestId dest;
 } ReuseCtx;
 
+/* tw_index values: a connection record in TIME_WAIT, (id + 1) << 1, or a
+ * TIME_WAIT entry of the pool's host (tw_entries.h), index << 1 | 1. */
+#define TW_CONN(id) (((gsize)(id) + 1) << 1)
+#define TW_ENTRY(index) (((gsize)(index) << 1) | 1)
+
 /* tcp_twsk_unique(): a TIME_WAIT 4-tuple older than tw_reuse_delay may be
- * taken over (timestamps assumed on, as Linux defaults). */
-static PsConn *reusable_tw(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
+ * taken over (timestamps assumed on, as Linux defaults). Returns its
+ * tw_index value, 0 when there is none to take over. */
+static gsize reusable_tw(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
 {
-    gpointer v = g_hash_table_lookup(pool->tw_index, tw_key(dest, port));
+    gsize v = GPOINTER_TO_SIZE(g_hash_table_lookup(pool->tw_index, tw_key(dest, port)));
     if (!v)
-        return NULL;
-    PsConn *old = conn_at(net, GPOINTER_TO_SIZE(v) - 1);
-    return now(net) - old->tw_since > pool->host->tw_reuse_delay ? old : NULL;
+        return 0;
+    SimTime since = v & 1 ? ps_tw_entry_at(pool->host, (uint32_t)(v >> 1))->since
+                          : conn_at(net, (v >> 1) - 1)->tw_since;
+    return now(net) - since > pool->host->tw_reuse_delay ? v : 0;
 }
 
 static gboolean reuse_ok(void *ctx, uint16_t port)
 {
     const ReuseCtx *r = ctx;
-    return reusable_tw(r->net, r->pool, r->dest, port) != NULL;
+    return reusable_tw(r->net, r->pool, r->dest, port) != 0;
 }
+
+static void tw_entry_ends(void *ctx, uint64_t index);
 
 static void client_time_wait_ends(void *ctx, uint64_t id);
 
@@ -493,7 +503,8 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     guint before = ps_pool_ports_in_use(pool->ports);
     gboolean reused = FALSE;
     int port;
-    gboolean may_reuse = !exclusive && pool->tw_index && g_hash_table_size(pool->tw_index) > 0 &&
+    gboolean may_reuse = !exclusive && pool->tw_index &&
+                         g_hash_table_size(pool->tw_index) + pool->tw_unindexed > 0 &&
                          (host->tw_reuse == 1 ||
                           (host->tw_reuse == 2 &&
                            (is_loopback(&pool->address) || is_loopback(&ep->address))));
@@ -524,10 +535,16 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     }
     if (reused) {
         /* The old connection's TIME_WAIT ends now; the 4-tuple passes on. */
-        PsConn *old = reusable_tw(net, pool, c->dest, (uint16_t)port);
-        uint32_t old_id = (uint32_t)(old - conn_at(net, 0));
-        sim_engine_cancel(net->engine, old->tw_timer);
-        client_time_wait_ends(net, old_id);
+        gsize old = reusable_tw(net, pool, c->dest, (uint16_t)port);
+        if (old & 1) {
+            uint32_t index = (uint32_t)(old >> 1);
+            sim_engine_cancel(net->engine, ps_tw_entry_at(host, index)->timer);
+            tw_entry_ends(host, index);
+        } else {
+            uint32_t old_id = (uint32_t)((old >> 1) - 1);
+            sim_engine_cancel(net->engine, conn_at(net, old_id)->tw_timer);
+            client_time_wait_ends(net, old_id);
+        }
         host->tw_recycled->value++;
         c = conn_at(net, id);
         before = ps_pool_ports_in_use(pool->ports);
@@ -772,15 +789,47 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
     });
     host->tw_count++;
     c->tw_since = t;
-    if (c->pool->tw_index && !c->bound)
-        g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
-                            GSIZE_TO_POINTER((gsize)id + 1));
     /* The timer wheel ends TIME_WAIT at the next tick of its granularity
      * at or after the nominal expiry; time_wait = 0 means no timer at all. */
     SimTime end = t + host->time_wait;
     SimTime g = host->time_wait_granularity;
     if (g > 0 && host->time_wait > 0 && end % g != 0)
         end += g - end % g;
+    /* The fast path leaves out only what nothing reads: no trace, capture
+     * (its sequence numbers derive from record ids, which recycling early
+     * changes) or port observer, and no handshake segment still in flight
+     * toward this record. Its end event takes the same place in the run
+     * order as the record's would (same push, same time). */
+    if (ps_tw_fast_path() && !net->trace && !net->pcap && !net->port_observer &&
+        c->inflight == 0) {
+        uint32_t index = ps_tw_entry_new(host);
+        PsTwEntry *e = ps_tw_entry_at(host, index);
+        *e = (PsTwEntry){.since = t, .wl = c->wl, .pool = c->pool, .dest = c->dest,
+                         .port = c->port, .bound = (uint8_t)c->bound};
+        if (c->pool->tw_index && !c->bound) {
+            /* Under tcp_tw_reuse 2 only loopback 4-tuples are ever looked
+             * up, and the mode is fixed for the run ([timeline] cannot
+             * change it): others need no index entry, only counting. */
+            if (host->tw_reuse == 2 && !is_loopback(&c->pool->address) &&
+                !is_loopback(&endpoint_of(c)->address)) {
+                c->pool->tw_unindexed++;
+            } else {
+                g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
+                                    GSIZE_TO_POINTER(TW_ENTRY(index)));
+                e->indexed = TRUE;
+            }
+        }
+        e->timer = sim_engine_at_compact(net->engine, end, host->order_class, tw_entry_ends,
+                                         host, index);
+        /* The record no longer holds the client side: it is recycled once
+         * the server closes; the entry counts as live until it ends. */
+        c->client = TCP_CLOSED;
+        net->live_conns++;
+        return;
+    }
+    if (c->pool->tw_index && !c->bound)
+        g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
+                            GSIZE_TO_POINTER(TW_CONN(id)));
     /* One host's TIME_WAIT ends never go back in time (fixed length, ticks
      * rounded up): a FIFO lane per host instead of the heap. */
     c->tw_timer = sim_engine_at_ordered(net->engine, end, host->order_class,
@@ -810,6 +859,26 @@ static void client_time_wait_ends(void *ctx, uint64_t id)
     TRACE(net, c, id, "TIME_WAIT over: port released");
     client_release(net, c, TRUE);
     conn_maybe_free(net, (uint32_t)id);
+}
+
+/* client_time_wait_ends() for a TIME_WAIT entry (tw_entries.h). */
+static void tw_entry_ends(void *ctx, uint64_t index)
+{
+    PsHost *host = ctx;
+    PsTwEntry *e = ps_tw_entry_at(host, (uint32_t)index);
+    PsNetwork *net = e->wl->net;
+    host->tw_count--;
+    if (e->indexed) {
+        g_hash_table_remove(e->pool->tw_index, tw_key(e->dest, e->port));
+    } else if (e->pool->tw_index && !e->bound) {
+        e->pool->tw_unindexed--;
+    }
+    /* What client_release() reads of a record. */
+    PsConn c = {.wl = e->wl, .pool = e->pool, .server = e->wl->server, .dest = e->dest,
+                .port = e->port, .bound = e->bound, .client = TCP_TIME_WAIT};
+    client_release(net, &c, TRUE);
+    ps_tw_entry_free(host, (uint32_t)index);
+    net->live_conns--;
 }
 
 /* --- the server closes first -------------------------------------------- */

@@ -101,6 +101,15 @@ SimEventId sim_engine_at_ordered(SimEngine *engine, SimTime at, uint32_t order_c
     return sim_queue_push_ordered(engine->queue, at, order_class, handler, ctx, arg);
 }
 
+SimEventId sim_engine_at_compact(SimEngine *engine, SimTime at, uint32_t order_class,
+                                 SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_val_if_fail(engine != NULL, SIM_EVENT_NONE);
+    if (G_UNLIKELY(at < engine->now))
+        return sim_engine_at(engine, at, handler, ctx, arg); /* reports the bug */
+    return sim_queue_push_compact(engine->queue, at, order_class, handler, ctx, arg);
+}
+
 SimEventId sim_engine_after(SimEngine *engine, SimTime delay, SimHandler handler, void *ctx,
                             uint64_t arg)
 {
@@ -188,9 +197,48 @@ static gboolean progress_says_stop(SimEngine *engine)
     return !engine->progress(engine->progress_data, engine->now, engine->events_run);
 }
 
+/* Runs one event: FALSE when the run must stop (*status says why). */
+static inline gboolean run_event(SimEngine *engine, const SimEvent *ev, SimRunStatus *status)
+{
+    SimEvent event = *ev;
+    engine->now = event.time;
+    event.handler(event.ctx, event.arg);
+    engine->events_run++;
+
+    /* One compare per event: cheap enough for the hot path. */
+    if (event.time != engine->same_time) {
+        engine->same_time = event.time;
+        engine->same_count = 1;
+    } else if (++engine->same_count > engine->stuck_limit && engine->stuck_limit > 0) {
+        engine->stuck = TRUE;
+        engine->stuck_event = event;
+        *status = SIM_RUN_STUCK;
+        return FALSE;
+    }
+
+    if (engine->progress && engine->events_run % PROGRESS_CHECK_EVENTS == 0 &&
+        progress_says_stop(engine)) {
+        *status = SIM_RUN_STOPPED;
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static SimRunStatus run_loop(SimEngine *engine, SimTime until)
 {
+    SimRunStatus status;
     for (;;) {
+        /* The common case first: an event due before the next sample row
+         * and the end. Events at a row's time run before the row. */
+        SimTime limit = engine->sampling && engine->next_sample <= until ? engine->next_sample
+                                                                          : until;
+        SimEvent next;
+        if (sim_queue_pop_until(engine->queue, limit, &next)) {
+            if (!run_event(engine, &next, &status))
+                return status;
+            continue;
+        }
+
         gboolean have_event = sim_queue_length(engine->queue) > 0;
         SimTime next_event = sim_queue_peek_time(engine->queue);
 
@@ -217,23 +265,8 @@ static SimRunStatus run_loop(SimEngine *engine, SimTime until)
 
         SimEvent event;
         sim_queue_pop(engine->queue, &event);
-        engine->now = event.time;
-        event.handler(event.ctx, event.arg);
-        engine->events_run++;
-
-        /* One compare per event: cheap enough for the hot path. */
-        if (event.time != engine->same_time) {
-            engine->same_time = event.time;
-            engine->same_count = 1;
-        } else if (++engine->same_count > engine->stuck_limit && engine->stuck_limit > 0) {
-            engine->stuck = TRUE;
-            engine->stuck_event = event;
-            return SIM_RUN_STUCK;
-        }
-
-        if (engine->progress && engine->events_run % PROGRESS_CHECK_EVENTS == 0 &&
-            progress_says_stop(engine))
-            return SIM_RUN_STOPPED;
+        if (!run_event(engine, &event, &status))
+            return status;
     }
 }
 

@@ -28,6 +28,11 @@ SimEventId sim_engine_after(SimEngine *engine, SimTime delay, SimHandler handler
  * heap insertion, same run order. */
 SimEventId sim_engine_at_ordered(SimEngine *engine, SimTime at, uint32_t order_class,
                                  SimHandler handler, void *ctx, uint64_t arg);
+/* As sim_engine_at_ordered(), for a stream whose events all have one
+ * handler and context and a 32-bit argument: 16 bytes per pending event
+ * (sim_queue_push_compact()). */
+SimEventId sim_engine_at_compact(SimEngine *engine, SimTime at, uint32_t order_class,
+                                 SimHandler handler, void *ctx, uint32_t arg);
 gboolean sim_engine_cancel(SimEngine *engine, SimEventId id);
 
 /* The stream for one entity ("host shop", "workload surge"). */

@@ -2,13 +2,19 @@
  *
  * Pop dominates the cost, and it is bound by memory traffic, so the layout
  * is chosen for it:
- * - the heap holds only {time, slot}; the four children of a node fill
+ * - the heap holds only {time, sequence, slot}: every comparison, ties
+ *   included, reads nothing else (ties are common: a million timers spread
+ *   over a millisecond share nanoseconds). The four children of a node fill
  *   exactly one 64-byte cache line (the array is offset so they are aligned);
  * - entries do not record their heap position, so moves are plain copies:
  *   a cancelled event stays behind as a tombstone (see heap_place);
- * - handler, context, argument and insertion sequence sit in a slot that
- *   never moves while the event is pending. The sequence is read only to
- *   break ties in time, which are rare next to strict comparisons.
+ * - handler, context and argument sit in a 32-byte slot, one per cache-line
+ *   half, that never moves while the event is pending; pop reads it once,
+ *   prefetched as soon as the new top is known.
+ * The sequence is 32 bits: when it runs out, the pending events are
+ *   renumbered 0, 1, ... in their sequence order (renumber_sequences), which
+ *   keeps every comparison's outcome, so the order stays exactly (time,
+ *   insertion order) however long the run.
  * Freed slots go on a free list threaded through the slots themselves, so
  * once the queue has held its peak number of events (tombstones included,
  * at most as many again as live events) it never allocates again.
@@ -23,6 +29,9 @@
 
 #include <stdbool.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 /* A 4-ary heap has half the levels of a binary one; with aligned children a
  * level costs one cache line, and pop does half the line fetches. */
@@ -44,6 +53,7 @@
 
 typedef struct {
     SimTime time;
+    uint32_t seq; /* insertion order: the tie-break that makes runs deterministic */
     uint32_t slot;
 } HeapEntry;
 
@@ -53,7 +63,6 @@ typedef struct {
     SimHandler handler;
     void *ctx;
     uint64_t arg;
-    uint64_t seq; /* insertion order: the tie-break that makes runs deterministic */
     /* Odd while the slot holds a pending event, even while free; bumped on
      * both transitions, so an id from an earlier use of the slot does not
      * match (it could again only after 2^31 reuses of this one slot). */
@@ -64,25 +73,44 @@ typedef struct {
     uint32_t lane_plus_one;
 } EventSlot;
 
+G_STATIC_ASSERT(sizeof(EventSlot) * 2 == CACHE_LINE);
+
+/* Generations stay below 2^31 so that a slot's id never has its top bit
+ * set: that bit marks the ids of compact lane entries. */
+static inline uint32_t next_generation(uint32_t g) { return (g + 1) & 0x7fffffffu; }
+
+/* A compact lane's entries are {time, seq, argument}: its events all share
+ * one handler and context, so they need no slot. A cancelled one keeps its
+ * place with this argument until the lane reaches it. */
+#define COMPACT_DEAD UINT32_MAX
+#define COMPACT_ID_TAG ((uint64_t)1 << 63)
+#define COMPACT_LANE_SHIFT 56
+#define COMPACT_POS_MASK (((uint64_t)1 << COMPACT_LANE_SHIFT) - 1)
+
 /* A ring of {time, slot} in push order; times never decrease. */
 typedef struct {
-    SimTime delay;
+    SimTime delay; /* the lane's key: a delay, or an order class (see push_keyed) */
     HeapEntry *ring;
     size_t mask; /* capacity - 1, capacity a power of two (or 0) */
     size_t head;
     size_t count; /* entries in the ring, cancelled ones included */
     SimTime tail_time;
+    uint64_t head_pos; /* entries ever removed from the front: the head's position */
+    bool compact;
+    SimHandler handler; /* a compact lane's */
+    void *ctx;
 } Lane;
 
 struct SimQueue {
     HeapEntry *heap;       /* heap_block + HEAP_SHIFT */
     HeapEntry *heap_block; /* the aligned allocation */
     size_t length;
-    EventSlot *slots; /* a free slot's `arg` holds the next free slot */
+    EventSlot *slots; /* cache-line aligned; a free slot's `arg` holds the next free slot */
     size_t n_slots;  /* slots ever handed out: pending + free list */
     size_t capacity; /* events the heap and the slot arrays can hold */
     uint32_t free_head;
-    uint64_t next_seq;
+    uint32_t next_seq;
+    uint32_t seq_limit; /* renumber when next_seq reaches it */
     Lane lanes[MAX_LANES];
     int n_lanes;
     size_t lane_live;  /* pending (not cancelled) events in lanes */
@@ -92,9 +120,10 @@ struct SimQueue {
 
 static inline bool entry_before(const SimQueue *q, HeapEntry a, HeapEntry b)
 {
+    (void)q;
     if (a.time != b.time)
         return a.time < b.time;
-    return q->slots[a.slot].seq < q->slots[b.slot].seq;
+    return a.seq < b.seq;
 }
 
 static inline SimEventId make_id(uint32_t slot, uint32_t generation)
@@ -135,7 +164,7 @@ static inline size_t earliest_child(const SimQueue *q, size_t pos)
     for (size_t c = first + 1; c < end; c++) {
         SimTime t = q->heap[c].time;
         if (G_UNLIKELY(t == best_time)) {
-            if (q->slots[q->heap[c].slot].seq < q->slots[q->heap[best].slot].seq)
+            if (q->heap[c].seq < q->heap[best].seq)
                 best = c;
             continue;
         }
@@ -167,7 +196,26 @@ static void sift_down(SimQueue *q, size_t pos, HeapEntry entry)
 static void refill_root(SimQueue *q, HeapEntry entry)
 {
     size_t pos = 0;
+    if (q->length > 1) {
+        /* The earliest child of the root is the next top (unless `entry`
+         * rises all the way, which is rare): fetch its slot, which the next
+         * pop reads, while the walk down waits on the heap's lines. */
+        size_t best = earliest_child(q, 0);
+        __builtin_prefetch(&q->slots[q->heap[best].slot]);
+        heap_place(q, 0, q->heap[best]);
+        pos = best;
+    }
     while (pos * HEAP_ARITY + 1 < q->length) {
+        /* The grandchildren of `pos` are the next four lines, contiguous:
+         * fetching them now overlaps the next level's miss with this one. */
+        size_t grand = (pos * HEAP_ARITY + 1) * HEAP_ARITY + 1;
+        if (grand < q->length) {
+            const char *line = (const char *)&q->heap[grand];
+            __builtin_prefetch(line);
+            __builtin_prefetch(line + CACHE_LINE);
+            __builtin_prefetch(line + 2 * CACHE_LINE);
+            __builtin_prefetch(line + 3 * CACHE_LINE);
+        }
         size_t best = earliest_child(q, pos);
         heap_place(q, pos, q->heap[best]);
         pos = best;
@@ -230,11 +278,62 @@ static void slot_release(SimQueue *q, uint32_t slot)
 {
     EventSlot *s = &q->slots[slot];
     s->lane_plus_one = 0;
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->handler = NULL;
     s->ctx = NULL;
     s->arg = q->free_head;
     q->free_head = slot;
+}
+
+/* Large arrays (4 MiB and more) are mapped directly: growing one is then
+ * mremap(), which moves no data, so a queue that doubles holds one copy of
+ * its arrays at its peak, not two. They also ask for transparent huge
+ * pages: pop's walk down a large heap and its slot read are random
+ * accesses, and with 4 KiB pages each also misses the TLB. That request is
+ * advice (Linux honours it when THP is in "madvise" or "always" mode);
+ * nothing depends on it. Smaller arrays are cache-line aligned blocks. */
+#define BIG_ARRAY ((size_t)4 << 20)
+
+static void array_free(void *p, size_t bytes)
+{
+#ifdef __linux__
+    if (bytes >= BIG_ARRAY) {
+        munmap(p, bytes);
+        return;
+    }
+#endif
+    (void)bytes;
+    g_aligned_free(p);
+}
+
+/* Returns an array of new_bytes holding the old one's first old_bytes. */
+static void *array_resize(void *old, size_t old_bytes, size_t new_bytes)
+{
+    void *p;
+#ifdef __linux__
+    if (new_bytes >= BIG_ARRAY) {
+        if (old_bytes >= BIG_ARRAY) {
+            p = mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE);
+            old = NULL;
+        } else {
+            p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
+        if (p == MAP_FAILED)
+            g_error("event queue: cannot map %zu bytes", new_bytes);
+#ifdef MADV_HUGEPAGE
+        madvise(p, new_bytes, MADV_HUGEPAGE);
+#endif
+    } else
+#endif
+    {
+        p = g_aligned_alloc(1, new_bytes, CACHE_LINE);
+    }
+    if (old) {
+        if (old_bytes)
+            memcpy(p, old, old_bytes);
+        array_free(old, old_bytes);
+    }
+    return p;
 }
 
 static void grow(SimQueue *q)
@@ -245,14 +344,11 @@ static void grow(SimQueue *q)
     if (capacity <= q->capacity)
         g_error("event queue: more than %zu pending events", MAX_SLOTS);
 
-    HeapEntry *block = g_aligned_alloc(capacity + HEAP_SHIFT, sizeof(HeapEntry), CACHE_LINE);
-    if (q->length)
-        memcpy(block + HEAP_SHIFT, q->heap, q->length * sizeof(HeapEntry));
-    g_aligned_free(q->heap_block);
-    q->heap_block = block;
-    q->heap = block + HEAP_SHIFT;
-
-    q->slots = g_renew(EventSlot, q->slots, capacity);
+    size_t block_entries = q->capacity ? q->capacity + HEAP_SHIFT : 0;
+    q->heap_block = array_resize(q->heap_block, block_entries * sizeof(HeapEntry),
+                                 (capacity + HEAP_SHIFT) * sizeof(HeapEntry));
+    q->heap = q->heap_block + HEAP_SHIFT;
+    q->slots = array_resize(q->slots, q->capacity * sizeof(EventSlot), capacity * sizeof(EventSlot));
     q->capacity = capacity;
 }
 
@@ -278,22 +374,70 @@ SimQueue *sim_queue_new(void)
     SimQueue *q = g_new0(SimQueue, 1);
     q->free_head = NO_SLOT;
     q->n_lanes = 1; /* the now lane */
+    q->seq_limit = UINT32_MAX;
     return q;
+}
+
+static int compare_seq_refs(const void *a, const void *b)
+{
+    uint32_t x = **(uint32_t *const *)a, y = **(uint32_t *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Gives every entry (heap, lanes, tombstones included) its rank in
+ * sequence order as its new sequence. Sequences are distinct, so every
+ * comparison between two entries comes out as before: the heap and the
+ * lanes stay valid as they are. Runs once per ~2^32 pushes. */
+static void renumber_sequences(SimQueue *q)
+{
+    size_t n = q->length;
+    for (int i = 0; i < q->n_lanes; i++)
+        n += q->lanes[i].count;
+    uint32_t **refs = g_new(uint32_t *, n ? n : 1);
+    size_t k = 0;
+    for (size_t i = 0; i < q->length; i++)
+        refs[k++] = &q->heap[i].seq;
+    for (int i = 0; i < q->n_lanes; i++) {
+        Lane *lane = &q->lanes[i];
+        for (size_t j = 0; j < lane->count; j++)
+            refs[k++] = &lane->ring[(lane->head + j) & lane->mask].seq;
+    }
+    qsort(refs, n, sizeof *refs, compare_seq_refs);
+    for (size_t i = 0; i < n; i++)
+        *refs[i] = (uint32_t)i;
+    g_free(refs);
+    if (n >= q->seq_limit)
+        g_error("event queue: %zu entries do not fit 32-bit sequences", n);
+    q->next_seq = (uint32_t)n;
+}
+
+static inline uint32_t take_seq(SimQueue *q)
+{
+    if (G_UNLIKELY(q->next_seq >= q->seq_limit))
+        renumber_sequences(q);
+    return q->next_seq++;
+}
+
+void sim_queue_set_seq_limit(SimQueue *q, uint32_t limit)
+{
+    g_return_if_fail(q != NULL && limit >= 2);
+    q->seq_limit = limit;
 }
 
 /* ---- lanes ---------------------------------------------------------- */
 
+/* Doubles a full ring in place (see array_resize): the entries that
+ * wrapped round to its start move up behind the others. */
 static void lane_grow(Lane *lane)
 {
-    size_t old_cap = lane->mask + (lane->ring ? 1 : 0);
+    size_t old_cap = lane->ring ? lane->mask + 1 : 0;
     size_t cap = old_cap ? old_cap * 2 : 64;
-    HeapEntry *ring = g_new(HeapEntry, cap);
-    for (size_t i = 0; i < lane->count; i++)
-        ring[i] = lane->ring[(lane->head + i) & lane->mask];
-    g_free(lane->ring);
+    g_assert(lane->count == old_cap);
+    HeapEntry *ring = array_resize(lane->ring, old_cap * sizeof(HeapEntry), cap * sizeof(HeapEntry));
+    if (lane->head > 0)
+        memcpy(ring + old_cap, ring, lane->head * sizeof(HeapEntry));
     lane->ring = ring;
     lane->mask = cap - 1;
-    lane->head = 0;
 }
 
 static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler handler, void *ctx,
@@ -305,12 +449,14 @@ static SimEventId lane_push(SimQueue *q, int index, SimTime time, SimHandler han
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->seq = q->next_seq++;
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->lane_plus_one = (uint32_t)index + 1;
     if (!lane->ring || lane->count == lane->mask + 1)
         lane_grow(lane);
-    lane->ring[(lane->head + lane->count) & lane->mask] = (HeapEntry){.time = time, .slot = slot};
+    /* After the grow: renumbering walks the lanes. */
+    uint32_t seq = take_seq(q);
+    lane->ring[(lane->head + lane->count) & lane->mask] =
+        (HeapEntry){.time = time, .seq = seq, .slot = slot};
     lane->count++;
     lane->tail_time = time;
     q->lane_live++;
@@ -322,11 +468,17 @@ static const HeapEntry *lane_front(SimQueue *q, Lane *lane)
 {
     while (lane->count) {
         HeapEntry *e = &lane->ring[lane->head];
-        if (q->slots[e->slot].generation & 1u)
-            return e;
-        q->slots[e->slot].lane_plus_one = 0;
-        free_list_push(q, e->slot); /* its generation is already even */
+        if (lane->compact) {
+            if (e->slot != COMPACT_DEAD)
+                return e;
+        } else {
+            if (q->slots[e->slot].generation & 1u)
+                return e;
+            q->slots[e->slot].lane_plus_one = 0;
+            free_list_push(q, e->slot); /* its generation is already even */
+        }
         lane->head = (lane->head + 1) & lane->mask;
+        lane->head_pos++;
         lane->count--;
     }
     return NULL;
@@ -393,16 +545,66 @@ SimEventId sim_queue_push_ordered(SimQueue *q, SimTime time, uint32_t order_clas
     return push_keyed(q, time, -1 - (SimTime)order_class, handler, ctx, arg);
 }
 
+SimEventId sim_queue_push_compact(SimQueue *q, SimTime time, uint32_t order_class,
+                                  SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_val_if_fail(q != NULL && handler != NULL, SIM_EVENT_NONE);
+    /* Keys below every push_ordered() key: INT64_MIN + class. */
+    int index = lane_for_delay(q, INT64_MIN + (SimTime)order_class);
+    Lane *lane = index < 0 ? NULL : &q->lanes[index];
+    if (lane && !lane->compact && lane->count == 0 && !lane->ring) {
+        lane->compact = true;
+        lane->handler = handler;
+        lane->ctx = ctx;
+    }
+    /* Anything the lane cannot take exactly goes the general way, which
+     * keeps the same order. */
+    if (!lane || !lane->compact || lane->handler != handler || lane->ctx != ctx ||
+        arg == COMPACT_DEAD || time < q->now || (lane->count && time < lane->tail_time))
+        return sim_queue_push(q, time, handler, ctx, arg);
+    if (!lane->ring || lane->count == lane->mask + 1)
+        lane_grow(lane);
+    size_t pos = lane->count;
+    lane->ring[(lane->head + pos) & lane->mask] =
+        (HeapEntry){.time = time, .seq = take_seq(q), .slot = arg};
+    lane->count++;
+    lane->tail_time = time;
+    q->lane_live++;
+    return COMPACT_ID_TAG | ((uint64_t)index << COMPACT_LANE_SHIFT) |
+           ((lane->head_pos + pos) & COMPACT_POS_MASK);
+}
+
+/* Cancels a compact lane's entry by its position. */
+static gboolean compact_cancel(SimQueue *q, SimEventId id)
+{
+    uint64_t index = (id & ~COMPACT_ID_TAG) >> COMPACT_LANE_SHIFT;
+    if (index >= (uint64_t)q->n_lanes || !q->lanes[index].compact)
+        return FALSE;
+    Lane *lane = &q->lanes[index];
+    uint64_t offset = ((id & COMPACT_POS_MASK) - lane->head_pos) & COMPACT_POS_MASK;
+    if (offset >= lane->count)
+        return FALSE;
+    HeapEntry *e = &lane->ring[(lane->head + offset) & lane->mask];
+    if (e->slot == COMPACT_DEAD)
+        return FALSE;
+    e->slot = COMPACT_DEAD;
+    q->lane_live--;
+    return TRUE;
+}
+
 /* ---- the heap ------------------------------------------------------- */
 
 void sim_queue_free(SimQueue *q)
 {
     if (!q)
         return;
-    g_aligned_free(q->heap_block);
-    g_free(q->slots);
+    if (q->capacity) {
+        array_free(q->heap_block, (q->capacity + HEAP_SHIFT) * sizeof(HeapEntry));
+        array_free(q->slots, q->capacity * sizeof(EventSlot));
+    }
     for (int i = 0; i < MAX_LANES; i++)
-        g_free(q->lanes[i].ring);
+        if (q->lanes[i].ring)
+            array_free(q->lanes[i].ring, (q->lanes[i].mask + 1) * sizeof(HeapEntry));
     g_free(q);
 }
 
@@ -421,10 +623,9 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
     s->handler = handler;
     s->ctx = ctx;
     s->arg = arg;
-    s->seq = q->next_seq++;
-    s->generation++;
+    s->generation = next_generation(s->generation);
 
-    HeapEntry entry = { .time = time, .slot = slot };
+    HeapEntry entry = { .time = time, .seq = take_seq(q), .slot = slot };
     sift_up(q, q->length++, entry);
     return make_id(slot, s->generation);
 }
@@ -432,6 +633,8 @@ SimEventId sim_queue_push(SimQueue *q, SimTime time, SimHandler handler, void *c
 gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
 {
     g_return_val_if_fail(q != NULL, FALSE);
+    if (id & COMPACT_ID_TAG)
+        return compact_cancel(q, id);
 
     uint32_t generation = (uint32_t)(id >> 32);
     uint64_t slot_plus_one = id & 0xffffffffu;
@@ -446,13 +649,13 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
     if (s->lane_plus_one) {
         /* Left in its lane as a tombstone: lanes cannot remove from the
          * middle, and the slot must not be reused while referenced. */
-        s->generation++;
+        s->generation = next_generation(s->generation);
         s->handler = NULL;
         s->ctx = NULL;
         q->lane_live--;
         return TRUE;
     }
-    s->generation++;
+    s->generation = next_generation(s->generation);
     s->handler = NULL;
     s->ctx = NULL;
     q->heap_dead++;
@@ -464,27 +667,42 @@ gboolean sim_queue_cancel(SimQueue *q, SimEventId id)
 
 gboolean sim_queue_pop(SimQueue *q, SimEvent *out)
 {
+    return sim_queue_pop_until(q, SIM_TIME_NEVER, out);
+}
+
+gboolean sim_queue_pop_until(SimQueue *q, SimTime limit, SimEvent *out)
+{
     g_return_val_if_fail(q != NULL, FALSE);
     g_return_val_if_fail(out != NULL, FALSE);
     HeapEntry top;
     int source = next_source(q, &top);
-    if (source == -2)
+    if (source == -2 || top.time > limit)
         return FALSE;
 
-    const EventSlot *s = &q->slots[top.slot];
     out->time = top.time;
-    out->handler = s->handler;
-    out->ctx = s->ctx;
-    out->arg = s->arg;
     q->now = top.time;
-
     if (source >= 0) {
         Lane *lane = &q->lanes[source];
+        if (lane->compact) {
+            out->handler = lane->handler;
+            out->ctx = lane->ctx;
+            out->arg = top.slot;
+        } else {
+            const EventSlot *s = &q->slots[top.slot];
+            out->handler = s->handler;
+            out->ctx = s->ctx;
+            out->arg = s->arg;
+            slot_release(q, top.slot);
+        }
         lane->head = (lane->head + 1) & lane->mask;
+        lane->head_pos++;
         lane->count--;
         q->lane_live--;
-        slot_release(q, top.slot);
     } else {
+        const EventSlot *s = &q->slots[top.slot];
+        out->handler = s->handler;
+        out->ctx = s->ctx;
+        out->arg = s->arg;
         heap_drop_root(q);
         slot_release(q, top.slot);
         heap_clean_top(q);
@@ -507,7 +725,7 @@ SimTime sim_queue_peek_time(const SimQueue *q)
         /* Skip cancelled heads without touching the lane (const). */
         for (size_t k = 0; k < lane->count; k++) {
             const HeapEntry *e = &lane->ring[(lane->head + k) & lane->mask];
-            if (q->slots[e->slot].generation & 1u) {
+            if (lane->compact ? e->slot != COMPACT_DEAD : (q->slots[e->slot].generation & 1u)) {
                 best = MIN(best, e->time);
                 break;
             }

@@ -86,7 +86,7 @@ static void gauge_advance(SimGauge *g, SimTime now)
     g->since = now;
 }
 
-void sim_gauge_set(SimGauge *g, SimTime now, int64_t value)
+void sim_gauge_set_checked(SimGauge *g, SimTime now, int64_t value)
 {
     g_return_if_fail(g != NULL);
     gauge_advance(g, now);
@@ -97,11 +97,6 @@ void sim_gauge_set(SimGauge *g, SimTime now, int64_t value)
     }
 }
 
-void sim_gauge_add(SimGauge *g, SimTime now, int64_t delta)
-{
-    g_return_if_fail(g != NULL);
-    sim_gauge_set(g, now, g->value + delta);
-}
 
 double sim_gauge_mean(const SimGauge *g, SimTime now)
 {

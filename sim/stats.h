@@ -33,8 +33,31 @@ SimCounter *sim_stats_counter(SimStats *stats, const char *name);
 SimGauge *sim_stats_gauge(SimStats *stats, const char *name);
 SimHistogram *sim_stats_histogram(SimStats *stats, const char *name);
 
-void sim_gauge_set(SimGauge *g, SimTime now, int64_t value);
-void sim_gauge_add(SimGauge *g, SimTime now, int64_t delta);
+/* Models change gauges on every event: the common case is inline, the
+ * checks (a NULL gauge, time going back) are sim_gauge_set_checked(). */
+void sim_gauge_set_checked(SimGauge *g, SimTime now, int64_t value);
+static inline void sim_gauge_set(SimGauge *g, SimTime now, int64_t value)
+{
+    if (G_UNLIKELY(g == NULL || now < g->since)) {
+        sim_gauge_set_checked(g, now, value);
+        return;
+    }
+    g->integral += (double)g->value * (double)(now - g->since);
+    g->since = now;
+    g->value = value;
+    if (value > g->max) {
+        g->max = value;
+        g->max_at = now;
+    }
+}
+static inline void sim_gauge_add(SimGauge *g, SimTime now, int64_t delta)
+{
+    if (G_UNLIKELY(g == NULL)) {
+        sim_gauge_set_checked(g, now, 0);
+        return;
+    }
+    sim_gauge_set(g, now, g->value + delta);
+}
 /* Time-weighted mean over [g->start, now]. */
 double sim_gauge_mean(const SimGauge *g, SimTime now);
 

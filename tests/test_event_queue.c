@@ -131,13 +131,20 @@ static guint ref_earliest(GArray *ref)
  * searched linearly. Times come from a narrow range so ties are frequent.
  * With lanes, most pushes go through sim_queue_push_delayed() with a few
  * recurring delays (zero included), mixed with plain pushes, so the FIFO
- * lanes, their cancelled entries and the heap must interleave exactly. */
-static void check_random_operations(gboolean lanes)
+ * lanes (a compact one included), their cancelled entries and the heap
+ * must interleave exactly.
+ * A nonzero seq_limit makes the queue renumber its 32-bit insertion
+ * sequences when they reach it, with ties pending across it; the growth
+ * phase is then short so that the pending events (~1000) stay well below
+ * the limit and renumbering comes round often. */
+static void check_random_operations(gboolean lanes, uint32_t seq_limit)
 {
     static const SimTime delays[] = {0, 0, 3, 7, 49};
     SimRng rng;
     sim_rng_seed(&rng, 42, "event_queue test", 0);
     SimQueue *q = sim_queue_new();
+    if (seq_limit)
+        sim_queue_set_seq_limit(q, seq_limit);
     GArray *ref = g_array_new(FALSE, FALSE, sizeof(RefEvent));
     GArray *stale = g_array_new(FALSE, FALSE, sizeof(SimEventId));
     SimTime clock = 0;
@@ -148,11 +155,17 @@ static void check_random_operations(gboolean lanes)
         uint32_t op = sim_rng_below(&rng, 100);
         /* Grow for the first third, then hover, so the heap is deep and
          * shrinks and regrows through its levels. */
-        uint32_t push_share = step < 20000 ? 70 : 48;
+        uint32_t push_share = step < (seq_limit ? 1000 : 20000) ? 70 : 48;
         if (op < push_share || ref->len == 0) {
             RefEvent e = { .time = clock + (SimTime)sim_rng_below(&rng, 50),
                            .order = next_order++ };
-            if (lanes && sim_rng_below(&rng, 8) == 0) {
+            if (lanes && sim_rng_below(&rng, 6) == 0) {
+                /* a compact lane: mostly in order, some pushes behind its
+                 * tail or with another handler, which go the general way */
+                e.time = clock + 20 - (sim_rng_below(&rng, 4) == 0 ? sim_rng_below(&rng, 15) : 0);
+                SimHandler h = sim_rng_below(&rng, 10) == 0 ? handler_a : handler_b;
+                e.id = sim_queue_push_compact(q, e.time, 5, h, NULL, (uint32_t)e.order);
+            } else if (lanes && sim_rng_below(&rng, 8) == 0) {
                 /* a timer wheel: now + 30 rounded up to a tick of 16 */
                 e.time = (clock + 30 + 15) / 16 * 16;
                 e.id = sim_queue_push_ordered(q, e.time, 7, handler_b, NULL, e.order);
@@ -213,13 +226,23 @@ static void check_random_operations(gboolean lanes)
 
 START_TEST(test_matches_reference_under_random_operations)
 {
-    check_random_operations(FALSE);
+    check_random_operations(FALSE, 0);
 }
 END_TEST
 
 START_TEST(test_lanes_match_reference_under_random_operations)
 {
-    check_random_operations(TRUE);
+    check_random_operations(TRUE, 0);
+}
+END_TEST
+
+/* The limit is about twice the entries held (pending and tombstones), so
+ * renumbering happens a dozen times or more, each time with most sequences
+ * far from their new values. */
+START_TEST(test_order_survives_sequence_renumbering)
+{
+    check_random_operations(FALSE, 4000);
+    check_random_operations(TRUE, 4000);
 }
 END_TEST
 
@@ -426,6 +449,7 @@ static Suite *event_queue_suite(void)
     tcase_add_test(tc, test_tie_order_survives_cancellation);
     tcase_add_test(tc, test_matches_reference_under_random_operations);
     tcase_add_test(tc, test_lanes_match_reference_under_random_operations);
+    tcase_add_test(tc, test_order_survives_sequence_renumbering);
     tcase_add_test(tc, test_cancel_pending_stale_and_run_events);
     tcase_add_test(tc, test_cancel_root_and_last);
     tcase_add_test(tc, test_stale_handle_does_not_cancel_slot_successor);

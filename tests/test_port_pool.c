@@ -326,6 +326,31 @@ static char *compare(const PsPortPool *pool, const Model *m)
     return NULL;
 }
 
+/* ps_pool_first_usable() for connect() against the model, candidate by
+ * candidate: full passes of each parity (where a parity the destination has
+ * used up is answered without a scan) and of step 1, from a few starts. */
+static void check_first_usable(PsPortPool *pool, const Model *m, PsDestId d, GRand *rand)
+{
+    uint32_t size = R_HI - R_LO + 1;
+    uint32_t span = size & ~1u;
+    for (int trial = 0; trial < 3; trial++) {
+        uint32_t step = trial == 2 ? 1 : 2;
+        uint32_t start = (uint32_t)g_rand_int_range(rand, 0, (gint32)span);
+        if (step == 2)
+            start = (start & ~1u) | (uint32_t)trial;
+        uint32_t count = step == 2 ? span / 2 : span;
+        int64_t want = -1;
+        for (uint32_t k = 0, o = start; k < count; k++, o = (o + step) % span)
+            if (model_connect_ok(m, d, (uint16_t)(R_LO + o))) {
+                want = k;
+                break;
+            }
+        int64_t got = ps_pool_first_usable(pool, d, FALSE, start, step, count, span);
+        ck_assert_msg(got == want, "dest %u start %u step %u: %" G_GINT64_FORMAT
+                      " instead of %" G_GINT64_FORMAT, d, start, step, got, want);
+    }
+}
+
 START_TEST(test_randomized_against_model)
 {
     PsPortPool *pool = ps_pool_new(R_LO, R_HI);
@@ -369,6 +394,7 @@ START_TEST(test_randomized_against_model)
         char *diff = compare(pool, &m);
         if (diff)
             ck_abort_msg("step %d: %s disagrees with the model", step, diff);
+        check_first_usable(pool, &m, d, rand);
     }
     /* The walk really reached a full pool and did real work. */
     ck_assert_uint_gt(takes, 1000);
