@@ -10,6 +10,9 @@ _portsim() {
     fi
     case "$prev" in
         -o|--output) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --trace|--pcap) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --pcap-at) COMPREPLY=($(compgen -W "client nat-outside backend" -- "$cur")); return ;;
+        --trace-filter) COMPREPLY=($(compgen -W "entity= port= address= conn=" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
         --set|--vary)
             # kind.name.key from the scenario given earlier on the line
             local file="" w
