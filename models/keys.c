@@ -238,7 +238,8 @@ static const SimKeyDef workload_keys[] = {
      "the connection idles for `hold` before the closer closes it. 0: no requests modelled, "
      "`hold` is the connection's whole life."},
     {"service", SIM_TYPE_DISTRIBUTION, "0s", "0s", "30d", NULL, 0,
-     "The server's time to answer one request (with `requests`)."},
+     "The server's time to answer one request (with `requests`); through a proxy, the "
+     "backend's."},
     {"idle_timeout", SIM_TYPE_DURATION, NULL, "1ms", "30d", NULL, 0,
      "The client closes a connection idle this long, when that is shorter than `hold` and "
      "than the server's idle_timeout. Unset: never."},
@@ -287,7 +288,8 @@ static const SimKeyDef lb_keys[] = {
     {"mode", SIM_TYPE_ENUM, "proxy", NULL, NULL, "proxy|l4", 0,
      "proxy: a full (L7) proxy that terminates the client connection and opens its own "
      "connection to the chosen backend from the ephemeral ports of its `host` (HAProxy, nginx, "
-     "Envoy; ports.md §6.1); it answers the client's SYN once that backend connection is up "
+     "Envoy; ports.md §6.1), for each request or for the client connection's life (see "
+     "backend_per); it answers the client's SYN once its first backend connection is up "
      "(or taken from the keepalive pool) and refuses it with RST when connect() fails. l4: "
      "pass-through; the client's 4-tuple reaches the backend chosen at SYN arrival; the "
      "balancer keeps flow counts but uses no ports (ports.md §6.1, first row)."},

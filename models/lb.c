@@ -633,6 +633,8 @@ static void request_at_proxy(void *ctx, uint64_t arg)
     if (!requesting(lb, net, fid))
         return;
     PsConn *c = conn_at(net, fid);
+    trace(net, c, "request %u of %u reaches the proxy", requesting(lb, net, fid)->done + 1,
+          c->wl->requests);
     if (c->peer && !(c->peer & PEER_PENDING)) { /* the first: the connection taken at SYN */
         request_to_backend(net, lb, fid, c->peer - 1);
         return;
@@ -660,6 +662,7 @@ gboolean ps_lb_client_established(PsNetwork *net, uint32_t id)
         return FALSE;
     PsLbRequests *r = g_new0(PsLbRequests, 1);
     r->serial = c->serial;
+    lb->forwarding++;
     g_hash_table_replace(lb->requesting, GUINT_TO_POINTER(id), r);
     sim_engine_after(net->engine, c->owd, request_at_proxy, lb, id);
     return TRUE;
@@ -875,6 +878,10 @@ void ps_lb_register_columns(PsNetwork *net, SimSeries *series)
             g_autofree char *c5 = g_strconcat(lb->name, ".backend_reused_per_s", NULL);
             sim_series_add_rate(series, c4, lb->backend_opened);
             sim_series_add_rate(series, c5, lb->backend_reused);
+            if (lb->per_request) {
+                g_autofree char *c6 = g_strconcat(lb->name, ".http_502_per_s", NULL);
+                sim_series_add_rate(series, c6, lb->http_502);
+            }
         }
         for (guint b = 0; b < lb->backends->len; b++) {
             PsLbBackend *be = backend_at(lb, b);
@@ -952,7 +959,8 @@ void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
         add_int(b, "no_backend", lb->drops[PS_LB_DROP_NO_BACKEND]->value);
         add_int(b, "backend_failed", lb->drops[PS_LB_DROP_BACKEND_FAILED]->value);
         json_builder_end_object(b);
-        add_string(b, "backend_per", lb->per_request ? "request" : "connection");
+        /* What happened: per request only for workloads with `requests`. */
+        add_string(b, "backend_per", lb->forwarding ? "request" : "connection");
         add_int(b, "http_502", lb->http_502->value);
         gint64 opened = lb->backend_opened->value, reused = lb->backend_reused->value;
         add_int(b, "backend_connections_opened", opened);

@@ -55,6 +55,7 @@ struct PsLb {
     gboolean per_request; /* backend_per = request: one backend use per request */
     GHashTable *requesting; /* frontend id -> PsLbRequests, while its requests run */
     SimCounter *http_502;   /* requests whose backend connect() failed (or no backend up) */
+    guint64 forwarding;     /* client connections whose requests were forwarded one by one */
     GArray *changes; /* PsLbChange, for down_at / up_at */
     SimCounter *frontend;          /* frontend connections accepted */
     SimCounter *drops[PS_LB_DROP_N];
