@@ -655,6 +655,28 @@ START_TEST(library_scenarios)
     ck_assert_int_gt(counter(&r, "proxy.eaddrnotavail"), 0);
     assert_conserved(&r);
     ran_free(&r);
+    /* proxy-per-request: 150/s x 4 requests = the same 600 backend
+     * connections/s, the same first failure; explain sees 600/s. Later
+     * requests finding no port are 502s, first ones refused SYNs. */
+    r = run_file("proxy-per-request.ini");
+    ps_network_totals(ps_run_network(r.run), &t);
+    first = sim_time_to_seconds(t.first_failure);
+    ck_assert_msg(fabs(first - 28232.0 / 600) < 2, "first failure %.2f s", first);
+    g_autoptr(GPtrArray) th2 = ps_theory_hosts(r.scenario);
+    proxy = NULL;
+    for (guint i = 0; i < th2->len; i++)
+        if (strcmp(((PsHostTheory *)th2->pdata[i])->host, "proxy") == 0)
+            proxy = th2->pdata[i];
+    ck_assert_ptr_nonnull(proxy);
+    ck_assert_msg(fabs(proxy->first_failure_s - 28232.0 / 600) < 1e-6, "theory %.2f s",
+                  proxy->first_failure_s);
+    ck_assert_msg(fabs(proxy->first_failure_s - first) < 1, "theory %.2f s vs run %.2f s",
+                  proxy->first_failure_s, first);
+    ck_assert_int_gt(counter(&r, "front.http_502"), 0);
+    ck_assert_int_eq(counter(&r, "proxy.eaddrnotavail"),
+                     counter(&r, "front.refused_backend_failed") + counter(&r, "front.http_502"));
+    assert_conserved(&r);
+    ran_free(&r);
     r = run_file("proxy-keepalive-fix.ini");
     ps_network_totals(ps_run_network(r.run), &t);
     ck_assert_int_eq(t.failures, 0);
