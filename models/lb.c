@@ -393,15 +393,22 @@ static void attach(PsNetwork *net, PsLb *lb, guint i, int64_t delta)
     sim_gauge_add(backend_at(lb, i)->in_use, now(net), delta);
 }
 
+/* The frontend connection fid's requests entry, while they run. */
+static PsLbRequests *requesting(PsLb *lb, PsNetwork *net, uint32_t fid)
+{
+    PsLbRequests *r = g_hash_table_lookup(lb->requesting, GUINT_TO_POINTER(fid));
+    PsConn *c = conn_at(net, fid);
+    return r && c->live && c->serial == r->serial && c->server == lb->front ? r : NULL;
+}
+
 /* The frontend connection fid stops using its backend connection. */
 static void detach(PsNetwork *net, PsLb *lb, uint32_t fid)
 {
     PsConn *c = conn_at(net, fid);
     uint32_t peer = c->peer;
     /* Per request, a use is one request; else the connection's requests. */
-    guint requests = g_hash_table_remove(lb->requesting, GUINT_TO_POINTER(fid))
-                         ? 1u
-                         : MAX(c->wl->requests, 1u);
+    guint requests = requesting(lb, net, fid) ? 1u : MAX(c->wl->requests, 1u);
+    g_hash_table_remove(lb->requesting, GUINT_TO_POINTER(fid));
     c->peer = 0;
     if (peer == 0 || (peer & PEER_PENDING)) /* no backend connection yet */
         return;
@@ -434,14 +441,6 @@ static void update_tuples(PsNetwork *net, PsLb *lb, PsPool *pool)
         be->tuple_capacity = cap;
         sim_gauge_set(be->tuples, now(net), most);
     }
-}
-
-/* The frontend connection fid's requests entry, while they run. */
-static PsLbRequests *requesting(PsLb *lb, PsNetwork *net, uint32_t fid)
-{
-    PsLbRequests *r = g_hash_table_lookup(lb->requesting, GUINT_TO_POINTER(fid));
-    PsConn *c = conn_at(net, fid);
-    return r && c->live && c->serial == r->serial && c->server == lb->front ? r : NULL;
 }
 
 static void request_to_backend(PsNetwork *net, PsLb *lb, uint32_t fid, uint32_t bid);
