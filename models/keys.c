@@ -238,7 +238,8 @@ static const SimKeyDef workload_keys[] = {
      "the connection idles for `hold` before the closer closes it. 0: no requests modelled, "
      "`hold` is the connection's whole life."},
     {"service", SIM_TYPE_DISTRIBUTION, "0s", "0s", "30d", NULL, 0,
-     "The server's time to answer one request (with `requests`)."},
+     "The server's time to answer one request (with `requests`); through a proxy, the "
+     "backend's."},
     {"idle_timeout", SIM_TYPE_DURATION, NULL, "1ms", "30d", NULL, 0,
      "The client closes a connection idle this long, when that is shorter than `hold` and "
      "than the server's idle_timeout. Unset: never."},
@@ -287,7 +288,8 @@ static const SimKeyDef lb_keys[] = {
     {"mode", SIM_TYPE_ENUM, "proxy", NULL, NULL, "proxy|l4", 0,
      "proxy: a full (L7) proxy that terminates the client connection and opens its own "
      "connection to the chosen backend from the ephemeral ports of its `host` (HAProxy, nginx, "
-     "Envoy; ports.md §6.1); it answers the client's SYN once that backend connection is up "
+     "Envoy; ports.md §6.1), for each request or for the client connection's life (see "
+     "backend_per); it answers the client's SYN once its first backend connection is up "
      "(or taken from the keepalive pool) and refuses it with RST when connect() fails. l4: "
      "pass-through; the client's 4-tuple reaches the backend chosen at SYN arrival; the "
      "balancer keeps flow counts but uses no ports (ports.md §6.1, first row)."},
@@ -318,12 +320,21 @@ static const SimKeyDef lb_keys[] = {
      "the proxy (in the proxy host's pools: the classic proxy exhaustion) or the backend "
      "(haproxy/haproxy#1520: \"the server must close first\"; ports.md §3.8). The client "
      "leg's closer is the workload's `closer` (server there means the proxy)."},
+    {"backend_per", SIM_TYPE_ENUM, "request", NULL, NULL, "request|connection", 0,
+     "mode = proxy: what holds a backend connection. request (with the workload's `requests`): "
+     "each request of a client connection takes a backend connection (pooled or new) for one "
+     "backend round trip plus the service time, then releases it, so without keepalive the "
+     "backend connection rate is the client rate x requests (nginx proxy_pass with HTTP/1.0 "
+     "upstreams, HAProxy `http-reuse never` per request); the client sees each answer after "
+     "the backend's. A later request whose backend connect() fails is answered 502 "
+     "(`NAME.http_502`) and ends its client connection's requests. connection, or a workload "
+     "without `requests`: one backend connection for the client connection's whole life."},
     {"keepalive", SIM_TYPE_ENUM, "off", NULL, NULL, "off|pool", 0,
-     "off: one new backend connection per client connection (nginx before 1.29.7 without "
-     "`keepalive`, HAProxy `http-reuse never`). pool: a backend connection freed by its client "
-     "connection waits idle in a per-backend pool and serves the next client connection "
-     "instead of a new connect() (nginx `keepalive N`, HAProxy pool-max-conn; ports.md §6.2, "
-     "§6.3)."},
+     "off: a new backend connection per use (per request, or per client connection: see "
+     "backend_per), closed after it (nginx before 1.29.7 without `keepalive`, HAProxy "
+     "`http-reuse never`). pool: a backend connection freed by its request or client "
+     "connection waits idle in a per-backend pool and serves the next one instead of a new "
+     "connect() (nginx `keepalive N`, HAProxy pool-max-conn; ports.md §6.2, §6.3)."},
     {"keepalive_pool", SIM_TYPE_INT, "32", "1", "1M", NULL, 0,
      "Idle connections kept per backend; past it the least recently used is closed. 32 is "
      "nginx 1.29.7's default upstream keepalive (ports.md §6.3)."},
@@ -332,8 +343,8 @@ static const SimKeyDef lb_keys[] = {
      "60 s; ports.md §6.3)."},
     {"keepalive_max_requests", SIM_TYPE_INT, "1000", "1", "1G", NULL, 0,
      "Requests one backend connection serves before it is closed instead of pooled (nginx "
-     "keepalive_requests, default 1000 since 1.19.10; ports.md §6.3). A client connection "
-     "counts as its workload's `requests` (at least 1)."},
+     "keepalive_requests, default 1000 since 1.19.10; ports.md §6.3). With backend_per = "
+     "connection a client connection counts as its workload's `requests` (at least 1)."},
     {"backend_delay", SIM_TYPE_DURATION, "0s", "0s", "10s", NULL, 0,
      "One-way delay between the proxy and its backends."},
     {"connect_timeout", SIM_TYPE_DURATION, NULL, "1ms", "1h", NULL, 0,

@@ -9,9 +9,18 @@
  *   (an ordinary connection of an internal workload on the proxy's [host],
  *   so its ports, TIME_WAIT and failures are the host's) is established;
  *   a failed backend connect() refuses the client with RST.
- * When the client connection stops carrying requests (its server side
- * leaves ESTABLISHED), its backend connection goes back to the keepalive
- * pool or is closed by `backend_closer`.
+ * backend_per = connection (or a workload without `requests`): when the
+ * client connection stops carrying requests (its server side leaves
+ * ESTABLISHED), its backend connection goes back to the keepalive pool or
+ * is closed by `backend_closer`.
+ * backend_per = request (with `requests`): the backend connection taken at
+ * SYN serves the first request only; each later request arriving at the
+ * proxy chooses a backend and takes a pooled or new connection of its own.
+ * A request holds its backend connection for one backend round trip plus
+ * the service time, then releases it; the client sees each answer after
+ * the backend's, and plans its close after the last (ps_tcp_plan_close).
+ * A later request whose backend connect() fails is answered 502 and ends
+ * the client connection's requests.
  *
  * Links: frontend c->peer = backend id + 1 (or PEER_PENDING | backend
  * index while the connect is scheduled); backend c->user = frontend id, or
@@ -26,6 +35,12 @@
 #include "sim_error.h"
 
 #define PEER_PENDING 0x80000000u
+
+/* A frontend connection forwarding its requests (backend_per = request). */
+typedef struct {
+    guint64 serial; /* of the frontend connection: its record may be reused */
+    guint done;     /* requests answered */
+} PsLbRequests;
 
 typedef struct {
     SimTime at;
@@ -226,6 +241,8 @@ PsLb *ps_lb_new(PsNetwork *net, SimSection *sec, GError **error)
     lb->keepalive_pool = (guint)sim_section_int(sec, "keepalive_pool");
     lb->keepalive_idle = sim_section_duration(sec, "keepalive_idle_timeout");
     lb->keepalive_max_requests = (guint)sim_section_int(sec, "keepalive_max_requests");
+    lb->per_request = g_strcmp0(sim_section_text(sec, "backend_per"), "request") == 0;
+    lb->requesting = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     ps_balance_parse(sim_section_text(sec, "algorithm"), &lb->algorithm);
     GError *local = NULL;
     lb->front = ps_server_new(net, sec, &local);
@@ -274,6 +291,7 @@ PsLb *ps_lb_new(PsNetwork *net, SimSection *sec, GError **error)
     C(backend_requests, "backend_uses");
     C(backend_reused, "backend_reused");
     C(backend_opened, "backend_opened");
+    C(http_502, "http_502");
 #undef C
     for (int r = 0; r < PS_FAIL_N; r++) {
         g_autofree char *lower = g_ascii_strdown(ps_fail_reason_name((PsFailReason)r), -1);
@@ -293,6 +311,8 @@ void ps_lb_free(PsLb *lb)
     g_array_free(lb->changes, TRUE);
     ps_balancer_free(lb->balancer);
     g_free(lb->load);
+    if (lb->requesting)
+        g_hash_table_unref(lb->requesting);
     if (lb->wl) {
         ps_metrics_clear(&lb->wl->m);
         g_free((char *)lb->wl->name);
@@ -373,12 +393,22 @@ static void attach(PsNetwork *net, PsLb *lb, guint i, int64_t delta)
     sim_gauge_add(backend_at(lb, i)->in_use, now(net), delta);
 }
 
+/* The frontend connection fid's requests entry, while they run. */
+static PsLbRequests *requesting(PsLb *lb, PsNetwork *net, uint32_t fid)
+{
+    PsLbRequests *r = g_hash_table_lookup(lb->requesting, GUINT_TO_POINTER(fid));
+    PsConn *c = conn_at(net, fid);
+    return r && c->live && c->serial == r->serial && c->server == lb->front ? r : NULL;
+}
+
 /* The frontend connection fid stops using its backend connection. */
 static void detach(PsNetwork *net, PsLb *lb, uint32_t fid)
 {
     PsConn *c = conn_at(net, fid);
     uint32_t peer = c->peer;
-    guint requests = MAX(c->wl->requests, 1u);
+    /* Per request, a use is one request; else the connection's requests. */
+    guint requests = requesting(lb, net, fid) ? 1u : MAX(c->wl->requests, 1u);
+    g_hash_table_remove(lb->requesting, GUINT_TO_POINTER(fid));
     c->peer = 0;
     if (peer == 0 || (peer & PEER_PENDING)) /* no backend connection yet */
         return;
@@ -413,12 +443,16 @@ static void update_tuples(PsNetwork *net, PsLb *lb, PsPool *pool)
     }
 }
 
+static void request_to_backend(PsNetwork *net, PsLb *lb, uint32_t fid, uint32_t bid);
+static void request_failed(PsNetwork *net, PsLb *lb, uint32_t fid, const char *why);
+
 static void open_backend(void *ctx, uint64_t fid)
 {
     PsLb *lb = ctx;
     PsNetwork *net = lb->wl->net;
     PsConn *c = conn_at(net, (uint32_t)fid);
-    if (!c->live || !c->lb_wait || c->server != lb->front || !(c->peer & PEER_PENDING))
+    if (!c->live || c->server != lb->front || !(c->peer & PEER_PENDING) ||
+        !(c->lb_wait || requesting(lb, net, (uint32_t)fid)))
         return;
     guint i = c->peer & ~PEER_PENDING;
     PsLbBackend *be = backend_at(lb, i);
@@ -435,7 +469,8 @@ static void open_backend(void *ctx, uint64_t fid)
     c = conn_at(net, (uint32_t)fid);
     if (b->wl == lb->wl) /* the record stays readable after a failure */
         update_tuples(net, lb, b->pool);
-    if (b->wl == lb->wl && b->user == (uint32_t)fid && b->client == TCP_SYN_SENT && c->lb_wait) {
+    if (b->wl == lb->wl && b->user == (uint32_t)fid && b->client == TCP_SYN_SENT &&
+        c->peer == (PEER_PENDING | i)) {
         c->peer = bid + 1;
         b->attempt = 0;
         trace(net, b, "proxy opened backend connection to server %s for client connection #%" G_GUINT64_FORMAT,
@@ -452,6 +487,10 @@ void ps_lb_backend_established(PsNetwork *net, uint32_t bid)
         PsConn *c = conn_at(net, fid);
         if (c->live && c->lb_wait && c->peer == bid + 1) {
             ps_tcp_synack(net, fid);
+            return;
+        }
+        if (c->peer == bid + 1 && requesting(lb, net, fid)) {
+            request_to_backend(net, lb, fid, bid);
             return;
         }
         b->user = PS_OPEN_LOOP; /* its client is gone */
@@ -472,11 +511,16 @@ void ps_lb_backend_failed(PsNetwork *net, uint32_t bid, PsFailReason reason)
     b->user = PS_OPEN_LOOP;
     attach(net, lb, i, -1);
     PsConn *c = conn_at(net, fid);
-    if (c->live && c->lb_wait && c->server == lb->front &&
+    if (c->live && c->server == lb->front &&
         (c->peer == bid + 1 || c->peer == (PEER_PENDING | i))) {
-        c->peer = 0;
-        lb->drops[PS_LB_DROP_BACKEND_FAILED]->value++;
-        ps_tcp_refuse(net, fid);
+        if (c->lb_wait) {
+            c->peer = 0;
+            lb->drops[PS_LB_DROP_BACKEND_FAILED]->value++;
+            ps_tcp_refuse(net, fid);
+        } else if (requesting(lb, net, fid)) {
+            c->peer = 0;
+            request_failed(net, lb, fid, ps_fail_reason_name(reason));
+        }
     }
 }
 
@@ -491,6 +535,136 @@ static uint64_t flow_key(const PsConn *c, gboolean with_port)
     if (with_port)
         h = (h ^ c->port) * 1099511628211ULL;
     return h;
+}
+
+/* A pooled idle connection to backend i for frontend id, if any. */
+static gboolean take_idle(PsNetwork *net, PsLb *lb, guint i, uint32_t id)
+{
+    PsLbBackend *be = backend_at(lb, i);
+    PsConn *c = conn_at(net, id);
+    while (be->idle->len > 0) { /* most recently used first, as nginx's cache */
+        PsLbIdle e = g_array_index(be->idle, PsLbIdle, be->idle->len - 1);
+        idle_remove(net, be, be->idle->len - 1);
+        PsConn *b = conn_at(net, e.id);
+        if (!b->live || b->serial != e.serial || b->client != TCP_ESTABLISHED)
+            continue;
+        b->user = id;
+        c->peer = e.id + 1;
+        attach(net, lb, i, 1);
+        be->reused->value++;
+        lb->backend_reused->value++;
+        lb->backend_requests->value++;
+        trace(net, b, "proxy reuses pooled backend connection (%u requests so far) for client "
+                      "connection #%" G_GUINT64_FORMAT,
+              b->attempt, c->serial);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* --- per-request backend use (backend_per = request) ---------------------- */
+
+static void request_at_proxy(void *ctx, uint64_t fid);
+
+/* The client has the answer (or a 502): its next request reaches the proxy
+ * a client round trip later; after the last, its idle time and close. */
+static void request_done(PsNetwork *net, PsLb *lb, uint32_t fid, PsLbRequests *r, gboolean ok)
+{
+    PsConn *c = conn_at(net, fid);
+    if (ok && ++r->done < c->wl->requests) {
+        sim_engine_after(net->engine, 2 * c->owd, request_at_proxy, lb, fid);
+        return;
+    }
+    g_hash_table_remove(lb->requesting, GUINT_TO_POINTER(fid));
+    ps_tcp_plan_close(net, fid, c->owd);
+}
+
+/* The backend answered: its connection goes back (pool or close). */
+static void backend_answers(void *ctx, uint64_t fid)
+{
+    PsLb *lb = ctx;
+    PsNetwork *net = lb->wl->net;
+    PsLbRequests *r = requesting(lb, net, (uint32_t)fid);
+    PsConn *c = conn_at(net, (uint32_t)fid);
+    if (!r || c->peer == 0 || (c->peer & PEER_PENDING))
+        return;
+    uint32_t bid = c->peer - 1;
+    c->peer = 0;
+    PsConn *b = conn_at(net, bid);
+    c->wl->requests_served->value++;
+    if (b->user == (uint32_t)fid) {
+        b->user = PS_OPEN_LOOP;
+        b->attempt++;
+        attach(net, lb, backend_index(lb, b->server), -1);
+        if (b->client == TCP_ESTABLISHED)
+            release_backend(net, lb, bid);
+    }
+    request_done(net, lb, (uint32_t)fid, r, TRUE);
+}
+
+/* The request goes out on an established backend connection: it holds it
+ * for a backend round trip plus the service time. */
+static void request_to_backend(PsNetwork *net, PsLb *lb, uint32_t fid, uint32_t bid)
+{
+    PsConn *c = conn_at(net, fid);
+    SimTime service = sim_dist_sample(&c->wl->service, &c->wl->rng);
+    sim_engine_after(net->engine, 2 * conn_at(net, bid)->owd + service, backend_answers, lb, fid);
+}
+
+/* A request the proxy cannot forward: 502 to the client, whose connection
+ * carries no more requests and closes as after its last answer. */
+static void request_failed(PsNetwork *net, PsLb *lb, uint32_t fid, const char *why)
+{
+    PsConn *c = conn_at(net, fid);
+    lb->http_502->value++;
+    trace(net, c, "request %u: backend %s: proxy answers 502", requesting(lb, net, fid)->done + 1,
+          why);
+    request_done(net, lb, fid, requesting(lb, net, fid), FALSE);
+}
+
+static uint64_t flow_key(const PsConn *c, gboolean with_port);
+
+static void request_at_proxy(void *ctx, uint64_t arg)
+{
+    PsLb *lb = ctx;
+    PsNetwork *net = lb->wl->net;
+    uint32_t fid = (uint32_t)arg;
+    if (!requesting(lb, net, fid))
+        return;
+    PsConn *c = conn_at(net, fid);
+    trace(net, c, "request %u of %u reaches the proxy", requesting(lb, net, fid)->done + 1,
+          c->wl->requests);
+    if (c->peer && !(c->peer & PEER_PENDING)) { /* the first: the connection taken at SYN */
+        request_to_backend(net, lb, fid, c->peer - 1);
+        return;
+    }
+    gint i = ps_balancer_pick(lb->balancer, flow_key(c, lb->algorithm == PS_BAL_CONSISTENT_HASH),
+                              lb->load);
+    if (i < 0) {
+        request_failed(net, lb, fid, "none up");
+        return;
+    }
+    backend_at(lb, (guint)i)->chosen->value++;
+    if (take_idle(net, lb, (guint)i, fid)) {
+        request_to_backend(net, lb, fid, c->peer - 1);
+        return;
+    }
+    c->peer = PEER_PENDING | (uint32_t)i;
+    open_backend(lb, fid); /* established or failed: ps_lb_backend_* go on */
+}
+
+gboolean ps_lb_client_established(PsNetwork *net, uint32_t id)
+{
+    PsConn *c = conn_at(net, id);
+    PsLb *lb = c->server->lb;
+    if (!lb->proxy || !lb->per_request || c->wl->requests == 0)
+        return FALSE;
+    PsLbRequests *r = g_new0(PsLbRequests, 1);
+    r->serial = c->serial;
+    lb->forwarding++;
+    g_hash_table_replace(lb->requesting, GUINT_TO_POINTER(id), r);
+    sim_engine_after(net->engine, c->owd, request_at_proxy, lb, id);
+    return TRUE;
 }
 
 PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id)
@@ -521,23 +695,8 @@ PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id)
         c->peer = (uint32_t)i + 1; /* counted when accepted */
         return PS_SYN_ACCEPT;
     }
-    while (be->idle->len > 0) { /* most recently used first, as nginx's cache */
-        PsLbIdle e = g_array_index(be->idle, PsLbIdle, be->idle->len - 1);
-        idle_remove(net, be, be->idle->len - 1);
-        PsConn *b = conn_at(net, e.id);
-        if (!b->live || b->serial != e.serial || b->client != TCP_ESTABLISHED)
-            continue;
-        b->user = id;
-        c->peer = e.id + 1;
-        attach(net, lb, (guint)i, 1);
-        be->reused->value++;
-        lb->backend_reused->value++;
-        lb->backend_requests->value++;
-        trace(net, b, "proxy reuses pooled backend connection (%u requests so far) for client "
-                      "connection #%" G_GUINT64_FORMAT,
-              b->attempt, c->serial);
+    if (take_idle(net, lb, (guint)i, id))
         return PS_SYN_ACCEPT;
-    }
     /* Connections are never created inside a TCP handler: an event now. */
     c->peer = PEER_PENDING | (uint32_t)i;
     sim_engine_after(net->engine, 0, open_backend, lb, id);
@@ -718,6 +877,10 @@ void ps_lb_register_columns(PsNetwork *net, SimSeries *series)
             g_autofree char *c5 = g_strconcat(lb->name, ".backend_reused_per_s", NULL);
             sim_series_add_rate(series, c4, lb->backend_opened);
             sim_series_add_rate(series, c5, lb->backend_reused);
+            if (lb->per_request) {
+                g_autofree char *c6 = g_strconcat(lb->name, ".http_502_per_s", NULL);
+                sim_series_add_rate(series, c6, lb->http_502);
+            }
         }
         for (guint b = 0; b < lb->backends->len; b++) {
             PsLbBackend *be = backend_at(lb, b);
@@ -795,6 +958,9 @@ void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
         add_int(b, "no_backend", lb->drops[PS_LB_DROP_NO_BACKEND]->value);
         add_int(b, "backend_failed", lb->drops[PS_LB_DROP_BACKEND_FAILED]->value);
         json_builder_end_object(b);
+        /* What happened: per request only for workloads with `requests`. */
+        add_string(b, "backend_per", lb->forwarding ? "request" : "connection");
+        add_int(b, "http_502", lb->http_502->value);
         gint64 opened = lb->backend_opened->value, reused = lb->backend_reused->value;
         add_int(b, "backend_connections_opened", opened);
         add_int(b, "backend_reused", reused);

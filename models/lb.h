@@ -52,6 +52,10 @@ struct PsLb {
     guint keepalive_pool;
     SimTime keepalive_idle;
     guint keepalive_max_requests;
+    gboolean per_request; /* backend_per = request: one backend use per request */
+    GHashTable *requesting; /* frontend id -> PsLbRequests, while its requests run */
+    SimCounter *http_502;   /* requests whose backend connect() failed (or no backend up) */
+    guint64 forwarding;     /* client connections whose requests were forwarded one by one */
     GArray *changes; /* PsLbChange, for down_at / up_at */
     SimCounter *frontend;          /* frontend connections accepted */
     SimCounter *drops[PS_LB_DROP_N];
@@ -91,6 +95,10 @@ void ps_lb_server_state(PsNetwork *net, uint32_t id, PsTcpState old, PsTcpState 
  * (client_side or not): TRUE when the close is put off because the
  * connection waits, or waited, in the accept queue (lb.c). */
 gboolean ps_server_defer_close(PsNetwork *net, uint32_t id, gboolean client_side);
+/* A frontend connection is established at its client: TRUE when the proxy
+ * forwards each of its requests (backend_per = request) and so times its
+ * requests and plans its close itself. */
+gboolean ps_lb_client_established(PsNetwork *net, uint32_t id);
 /* A backend connection (c->wl->lb set) is established, or failed. */
 void ps_lb_backend_established(PsNetwork *net, uint32_t id);
 void ps_lb_backend_failed(PsNetwork *net, uint32_t id, PsFailReason reason);

@@ -348,6 +348,9 @@ void ps_tcp_synack(PsNetwork *net, uint32_t id);
 void ps_tcp_refuse(PsNetwork *net, uint32_t id);
 void ps_tcp_close_later(PsNetwork *net, uint32_t id, gboolean client_side);
 void ps_tcp_close_at(PsNetwork *net, uint32_t id, gboolean client_side, SimTime at);
+/* After `busy` from now (the last answer reaching the client), the
+ * connection idles for its hold or an idle timeout, then its closer closes. */
+void ps_tcp_plan_close(PsNetwork *net, uint32_t id, SimTime busy);
 /* network.c: a [server]-like entity from sec (the frontend of an [lb]). */
 PsServer *ps_server_new(PsNetwork *net, SimSection *sec, GError **error);
 

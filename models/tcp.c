@@ -668,6 +668,13 @@ static void plan_life(PsNetwork *net, PsConn *c, uint32_t id)
     for (guint i = 0; i < wl->requests; i++)
         busy += 2 * c->owd + sim_dist_sample(&wl->service, &wl->rng);
     wl->requests_served->value += wl->requests;
+    ps_tcp_plan_close(net, id, busy);
+}
+
+void ps_tcp_plan_close(PsNetwork *net, uint32_t id, SimTime busy)
+{
+    PsConn *c = conn_at(net, id);
+    PsWorkload *wl = c->wl;
     SimTime idle = hold_of(c);
     gboolean server_first = wl->server_closes;
     SimTime cli = wl->idle_timeout, srv = c->server->idle_timeout;
@@ -708,6 +715,8 @@ static void client_gets_synack(void *ctx, uint64_t id)
         ps_lb_backend_established(net, (uint32_t)id);
         return;
     }
+    if (c->server->lb && ps_lb_client_established(net, (uint32_t)id))
+        return; /* a proxy forwarding each request to a backend times them */
     if (c->wl->plan_life) {
         plan_life(net, c, (uint32_t)id);
         return;

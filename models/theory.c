@@ -262,7 +262,19 @@ static Flow *flow_new(const SimScenario *sc, SimSection *wl, SimSection *host, d
     gboolean server_closes = strcmp(sim_section_text(wl, "closer"), "server") == 0;
     gboolean linger0 = sim_section_bool(host, "linger0");
     f->hold = sim_time_to_seconds(sim_section_distribution(wl, "hold")->mean);
-    if (lb) {
+    guint64 requests = (guint64)sim_section_int(wl, "requests");
+    if (lb && requests > 0 && strcmp(sim_section_text(lb, "backend_per"), "request") == 0) {
+        /* One backend connection per request (lb.c): rate x requests, each
+         * held a backend round trip plus the service time; the first also
+         * waits for the client's SYN-ACK and request (two client delays). */
+        for (guint i = 0; i < f->points->len; i++)
+            g_array_index(f->points, SimSchedulePoint, i).rate *= (double)requests;
+        double db = sim_time_to_seconds(sim_section_duration(lb, "backend_delay"));
+        f->hold = sim_time_to_seconds(sim_section_distribution(wl, "service")->mean) + 2 * db +
+                  2 * d / (double)requests;
+        d = db;
+        server_closes = strcmp(sim_section_text(lb, "backend_closer"), "backend") == 0;
+    } else if (lb) {
         /* A backend connection lives through the client's SYN-ACK and ACK
          * and until the client's FIN reaches the proxy: its hold is the
          * client connection's plus three client-side one-way delays. */
@@ -352,7 +364,8 @@ static void add_dests(GHashTable *dests, SimSection *server)
 }
 
 /* A proxy [lb] without keepalive opens one backend connection per client
- * connection from `host`: the clients' workloads are the host's flows,
+ * connection, or per request (backend_per = request with `requests`), from
+ * `host`: the clients' workloads are the host's flows,
  * and the backends' endpoints its destinations (docs/load-balancers.md).
  * With a keepalive pool the backend rate depends on reuse: not modelled. */
 static void proxy_flows(const SimScenario *sc, SimSection *host, double duration,

@@ -322,6 +322,200 @@ START_TEST(keepalive_reduces_new_connections)
 }
 END_TEST
 
+/* --- per-request backend connections (backend_per = request) ------------- */
+
+#define PROXY_ONE_BACKEND "[lb f]\nhost = p\naddresses = 10.9.0.1\nports = 443\nbackends = a\n"
+
+START_TEST(per_request_backend_connections)
+{
+    /* 20/s x 180 s = 3600 client connections of 4 requests each, one
+     * backend connection per request without keepalive: 14,400 exactly,
+     * all answered; the proxy gets 10,000 ports so none fails (at
+     * 80/s x 60 s about 4,800 4-tuples sit in TIME_WAIT). */
+    const char *const sets[] = {"workload.w.requests=4", "workload.w.service=10ms",
+                                "workload.w.delay=1ms", "host.p.ephemeral_range=40000-49999",
+                                NULL};
+    Ran r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\n", sets);
+    ck_assert_int_eq(counter(&r, "f.frontend_connections"), 3600);
+    ck_assert_int_eq(counter(&r, "f.backend_opened"), 3600 * 4);
+    ck_assert_int_eq(counter(&r, "f.backend_reused"), 0);
+    ck_assert_int_eq(counter(&r, "w.requests_served"), 3600 * 4);
+    ck_assert_int_eq(counter(&r, "p.successes"), 3600 * 4);
+    ck_assert_int_eq(counter(&r, "w.failures") + counter(&r, "f.http_502"), 0);
+    /* The 4-tuples of the last 60 s: 80/s x 60 s, plus the few open. */
+    ck_assert_int_ge(gauge(&r, "f.backend[a].tuples")->max, 4800);
+    ck_assert_int_le(gauge(&r, "f.backend[a].tuples")->max, 4800 + 4);
+    assert_conserved(&r);
+    ran_free(&r);
+    /* backend_per = connection keeps one per client connection. */
+    const char *const conn[] = {"workload.w.requests=4", "workload.w.service=10ms",
+                                "workload.w.delay=1ms", "host.p.ephemeral_range=40000-49999",
+                                "lb.f.backend_per=connection", NULL};
+    r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\n", conn);
+    ck_assert_int_eq(counter(&r, "f.backend_opened"), 3600);
+    ck_assert_int_eq(counter(&r, "w.requests_served"), 3600 * 4);
+    assert_conserved(&r);
+    ran_free(&r);
+}
+END_TEST
+
+/* Seconds x connections the frontend held client connections open. */
+static double frontend_open_s(const char *backend_delay)
+{
+    g_autofree char *bd = g_strconcat("lb.f.backend_delay=", backend_delay, NULL);
+    const char *const sets[] = {"workload.w.requests=4", "workload.w.service=20ms",
+                                "workload.w.delay=1ms", "host.p.ephemeral_range=40000-49999",
+                                bd, NULL};
+    Ran r = run_text(PROXY_BASE PROXY_ONE_BACKEND, sets);
+    ck_assert_int_eq(counter(&r, "w.requests_served"), 3600 * 4);
+    double s = gauge(&r, "f.flows")->integral / 1e9;
+    assert_conserved(&r);
+    ran_free(&r);
+    return s;
+}
+
+START_TEST(per_request_client_waits_for_the_backend)
+{
+    /* The client sees each answer after the backend's: raising the backend
+     * one-way delay by 4 ms lengthens each client connection by 16 x 4 ms:
+     * 2 x 4 for the connect before the SYN-ACK, 2 x 4 for the first
+     * request's round trip, and 4 x 4 for each of the 3 later requests
+     * (a new connect plus the round trip). Summed over 3600 connections:
+     * 3600 x 0.064 = 230.4 s (only the held time changes; exact up to
+     * nanosecond rounding). */
+    double slow = frontend_open_s("5ms"), fast = frontend_open_s("1ms");
+    ck_assert_msg(fabs((slow - fast) - 3600 * 0.064) < 1e-3, "difference %.6f s", slow - fast);
+}
+END_TEST
+
+START_TEST(per_request_keepalive_factor)
+{
+    /* With a pool larger than the concurrency (at most 2 backend
+     * connections in use here) no pooled connection is closed before
+     * keepalive_max_requests M except the ones still pooled at the end,
+     * at most one per concurrent slot. So
+     *   ceil(R / M) <= opened <= R / M + peak in use,
+     * R = 3600 x 4 requests: 1440 to 1442 with M = 10, against 14,400
+     * without keepalive: the reduction factor is M. */
+    const char *const sets[] = {"workload.w.requests=4", "workload.w.service=10ms",
+                                "workload.w.delay=1ms", "host.p.ephemeral_range=40000-49999",
+                                NULL};
+    Ran r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\nkeepalive = pool\n"
+                                                  "keepalive_pool = 64\n"
+                                                  "keepalive_max_requests = 10\n",
+                     sets);
+    gint64 opened = counter(&r, "f.backend_opened"), reused = counter(&r, "f.backend_reused");
+    gint64 peak = gauge(&r, "f.backend[a].in_use")->max;
+    ck_assert_int_eq(opened + reused, 3600 * 4);
+    ck_assert_int_le(peak, 2);
+    ck_assert_msg(opened >= 1440 && opened <= 1440 + peak, "opened %" G_GINT64_FORMAT, opened);
+    ck_assert_int_eq(counter(&r, "w.requests_served"), 3600 * 4);
+    assert_conserved(&r);
+    ran_free(&r);
+    /* The same bound under Poisson arrivals and service: a connection is
+     * opened only when the pool is empty, so at most `peak in use` are
+     * alive at once, and with a pool above that and an idle timeout longer
+     * than the run none closes before M requests except those alive at
+     * the end: R / M <= opened <= R / M + peak. */
+    const char *const poisson[] = {"workload.w.requests=4", "workload.w.service=exp(20ms)",
+                                   "workload.w.delay=1ms", "workload.w.arrival=poisson",
+                                   "workload.w.rate=50/s", "host.p.ephemeral_range=40000-49999",
+                                   NULL};
+    r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\nkeepalive = pool\n"
+                                              "keepalive_pool = 64\nkeepalive_idle_timeout = 1h\n"
+                                              "keepalive_max_requests = 50\n",
+                 poisson);
+    gint64 uses = counter(&r, "w.requests_served");
+    opened = counter(&r, "f.backend_opened");
+    peak = gauge(&r, "f.backend[a].in_use")->max;
+    ck_assert_int_eq(opened + counter(&r, "f.backend_reused"), uses);
+    ck_assert_int_lt(peak, 64);
+    ck_assert_msg(opened * 50 >= uses && opened <= uses / 50 + peak,
+                  "opened %" G_GINT64_FORMAT " for %" G_GINT64_FORMAT " requests, peak %" G_GINT64_FORMAT,
+                  opened, uses, peak);
+    ck_assert_int_eq(counter(&r, "w.failures"), 0);
+    assert_conserved(&r);
+    ran_free(&r);
+}
+END_TEST
+
+static double first_failure_s(const char *requests)
+{
+    g_autofree char *rq = g_strconcat("workload.w.requests=", requests, NULL);
+    const char *const sets[] = {rq, "workload.w.service=10ms", "workload.w.delay=1ms",
+                                "host.p.ephemeral_range=40000-40499", NULL};
+    Ran r = run_text(PROXY_BASE "[lb f]\nhost = p\naddresses = 10.9.0.1\nports = 443\n"
+                                "backends = a, b\nbackend_delay = 1ms\n",
+                     sets);
+    PsTotals t;
+    ps_network_totals(ps_run_network(r.run), &t);
+    /* explain agrees: range x backends / (rate x requests). */
+    g_autoptr(GPtrArray) th = ps_theory_hosts(r.scenario);
+    for (guint i = 0; i < th->len; i++) {
+        const PsHostTheory *h = th->pdata[i];
+        if (strcmp(h->host, "p") == 0)
+            ck_assert_msg(fabs(h->first_failure_s - 1000.0 / (20 * atof(requests))) < 1e-6,
+                          "explain %.3f s", h->first_failure_s);
+    }
+    assert_conserved(&r);
+    ran_free(&r);
+    return sim_time_to_seconds(t.first_failure);
+}
+
+START_TEST(per_request_exhausts_faster)
+{
+    /* 500 ports toward each of 2 backends, nothing leaves TIME_WAIT before
+     * 60 s: the proxy's K = 1000 4-tuples last K / (rate x requests), 50 s
+     * with 1 request per client connection and 12.5 s with 4 (both below
+     * 60 s). The run fails within one arrival gap (50 ms) of it: the first
+     * 1000 uses alternate over the backends, and the 1001st is the first
+     * request of a connection (SYN at 1 ms after its arrival). */
+    double one = first_failure_s("1"), four = first_failure_s("4");
+    ck_assert_msg(fabs(one - 50.0) < 0.05, "requests = 1: %.3f s", one);
+    ck_assert_msg(fabs(four - 12.5) < 0.05, "requests = 4: %.3f s", four);
+    ck_assert_msg(fabs(one / four - 4) < 0.02, "ratio %.4f", one / four);
+}
+END_TEST
+
+START_TEST(per_request_errors)
+{
+    /* Backend a goes down at 30 s; 20/s constant, 4 requests of 1 s each.
+     * Connection k (arriving at 0.05k s) picks backends for its requests 2,
+     * 3, 4 at 1.009, 2.015 and 3.021 s after arrival (1 ms + 2 ms connect
+     * + 2 ms to the request, 1 s + 2 ms round trip, 2 ms to the next, a
+     * 2 ms connect each time after the first). Those admitted before 30 s
+     * with a pick after 30 s get one 502 each and stop: arrivals from 27.0
+     * to 29.95 s, 60 connections: 20 after 3 answers, 20 after 2 and 20
+     * after 1; the 540 before are fully served. New ones from 30 s are
+     * refused at SYN. */
+    const char *const sets[] = {"workload.w.requests=4", "workload.w.service=1s",
+                                "workload.w.delay=1ms", "host.p.ephemeral_range=40000-49999",
+                                "scenario.duration=60s", NULL};
+    Ran r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\ndown_at = a@30s\n", sets);
+    ck_assert_int_eq(counter(&r, "f.http_502"), 60);
+    ck_assert_int_eq(counter(&r, "w.requests_served"), 540 * 4 + 20 * 3 + 20 * 2 + 20 * 1);
+    ck_assert_int_eq(counter(&r, "w.successes"), 600);
+    ck_assert_int_eq(counter(&r, "f.refused_no_backend"), counter(&r, "w.econnrefused"));
+    assert_conserved(&r);
+    ran_free(&r);
+    /* Port exhaustion under Poisson arrivals: a backend EADDRNOTAVAIL is a
+     * refused SYN (first request) or a 502 (a later one), one for one; a
+     * connection with a 502 had 1 to 3 requests answered before it. */
+    const char *const ex[] = {"workload.w.requests=4", "workload.w.service=exp(10ms)",
+                              "workload.w.delay=1ms", "workload.w.arrival=poisson", NULL};
+    r = run_text(PROXY_BASE PROXY_ONE_BACKEND "backend_delay = 1ms\n", ex);
+    gint64 e502 = counter(&r, "f.http_502"), refused = counter(&r, "f.refused_backend_failed");
+    gint64 ok = counter(&r, "w.successes"), served = counter(&r, "w.requests_served");
+    ck_assert_int_gt(e502, 0);
+    ck_assert_int_eq(counter(&r, "p.eaddrnotavail"), refused + e502);
+    ck_assert_int_eq(counter(&r, "w.econnrefused"), refused);
+    ck_assert_int_ge(served, 4 * (ok - e502) + e502);
+    ck_assert_int_le(served, 4 * (ok - e502) + 3 * e502);
+    assert_conserved(&r);
+    ran_free(&r);
+}
+END_TEST
+
 START_TEST(keepalive_idle_expiry_after_record_reuse)
 {
     /* A pooled backend connection closed early (the pool of 4 overflows)
@@ -404,18 +598,25 @@ START_TEST(deterministic)
                                 "backends = a, b\nalgorithm = power-of-two\nkeepalive = pool\n"
                                 "keepalive_pool = 3\n";
     const char *ov[] = {"workload.w.arrival=poisson", "workload.w.hold=exp(300ms)", NULL};
-    gint64 v[2][4];
-    for (int k = 0; k < 2; k++) {
-        Ran r = run_text(lb, ov);
-        v[k][0] = counter(&r, "f.backend[a].chosen");
-        v[k][1] = counter(&r, "f.backend_opened");
-        v[k][2] = counter(&r, "p.successes");
-        v[k][3] = (gint64)sim_engine_events_run(ps_run_engine(r.run));
-        ran_free(&r);
+    /* Forwarding each request: the balancer and service draws per request. */
+    const char *req[] = {"workload.w.arrival=poisson", "workload.w.hold=exp(300ms)",
+                         "workload.w.requests=3", "workload.w.service=exp(20ms)", NULL};
+    const char *const *sets[] = {ov, req};
+    for (int s = 0; s < 2; s++) {
+        gint64 v[2][5];
+        for (int k = 0; k < 2; k++) {
+            Ran r = run_text(lb, sets[s]);
+            v[k][0] = counter(&r, "f.backend[a].chosen");
+            v[k][1] = counter(&r, "f.backend_opened");
+            v[k][2] = counter(&r, "p.successes");
+            v[k][3] = (gint64)sim_engine_events_run(ps_run_engine(r.run));
+            v[k][4] = counter(&r, "w.requests_served");
+            ran_free(&r);
+        }
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(v[0][i], v[1][i]);
+        ck_assert_int_gt(v[0][0], 0);
     }
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(v[0][i], v[1][i]);
-    ck_assert_int_gt(v[0][0], 0);
 }
 END_TEST
 
@@ -483,6 +684,28 @@ START_TEST(library_scenarios)
                   proxy->first_failure_s, first);
     ck_assert_int_eq(counter(&r, "shoppers.econnrefused"), counter(&r, "proxy.eaddrnotavail"));
     ck_assert_int_gt(counter(&r, "proxy.eaddrnotavail"), 0);
+    assert_conserved(&r);
+    ran_free(&r);
+    /* proxy-per-request: 150/s x 4 requests = the same 600 backend
+     * connections/s, the same first failure; explain sees 600/s. Later
+     * requests finding no port are 502s, first ones refused SYNs. */
+    r = run_file("proxy-per-request.ini");
+    ps_network_totals(ps_run_network(r.run), &t);
+    first = sim_time_to_seconds(t.first_failure);
+    ck_assert_msg(fabs(first - 28232.0 / 600) < 2, "first failure %.2f s", first);
+    g_autoptr(GPtrArray) th2 = ps_theory_hosts(r.scenario);
+    proxy = NULL;
+    for (guint i = 0; i < th2->len; i++)
+        if (strcmp(((PsHostTheory *)th2->pdata[i])->host, "proxy") == 0)
+            proxy = th2->pdata[i];
+    ck_assert_ptr_nonnull(proxy);
+    ck_assert_msg(fabs(proxy->first_failure_s - 28232.0 / 600) < 1e-6, "theory %.2f s",
+                  proxy->first_failure_s);
+    ck_assert_msg(fabs(proxy->first_failure_s - first) < 1, "theory %.2f s vs run %.2f s",
+                  proxy->first_failure_s, first);
+    ck_assert_int_gt(counter(&r, "front.http_502"), 0);
+    ck_assert_int_eq(counter(&r, "proxy.eaddrnotavail"),
+                     counter(&r, "front.refused_backend_failed") + counter(&r, "front.http_502"));
     assert_conserved(&r);
     ran_free(&r);
     r = run_file("proxy-keepalive-fix.ini");
@@ -590,6 +813,11 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, bad_lb_input);
     tcase_add_test(tc, saturated_server_holds_longer);
     tcase_add_test(tc, library_scenarios);
+    tcase_add_test(tc, per_request_backend_connections);
+    tcase_add_test(tc, per_request_client_waits_for_the_backend);
+    tcase_add_test(tc, per_request_keepalive_factor);
+    tcase_add_test(tc, per_request_exhausts_faster);
+    tcase_add_test(tc, per_request_errors);
     suite_add_tcase(s, tc);
     return s;
 }
