@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "json_members.h"
 #include "keys.h"
 #include "nat_theory.h"
 #include "run.h"
@@ -92,11 +93,6 @@ static void add_number(JsonBuilder *b, const char *name, double v)
         json_builder_add_null_value(b);
 }
 
-static void add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
 
 static char *explain_json(const GPtrArray *hosts)
 {
@@ -109,10 +105,10 @@ static char *explain_json(const GPtrArray *hosts)
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "name");
         json_builder_add_string_value(b, h->host);
-        add_int(b, "addresses", h->addresses);
-        add_int(b, "destinations", h->destinations);
-        add_int(b, "ports", (gint64)h->ports);
-        add_int(b, "capacity_tuples", (gint64)h->capacity);
+        ps_json_int(b, "addresses", h->addresses);
+        ps_json_int(b, "destinations", h->destinations);
+        ps_json_int(b, "ports", (gint64)h->ports);
+        ps_json_int(b, "capacity_tuples", (gint64)h->capacity);
         add_number(b, "holding_time_s", h->occupancy_s);
         add_number(b, "sustainable_per_s", h->sustainable_per_s);
         add_number(b, "base_per_s", h->base_per_s);

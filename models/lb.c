@@ -27,6 +27,7 @@
  * PS_OPEN_LOOP when it serves no client (idle or orphaned); its c->attempt
  * counts the requests it carried. */
 #include "lb.h"
+#include "json_members.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -917,26 +918,8 @@ void ps_lb_marks(const PsNetwork *net, const PsHost *h, GArray *times, GPtrArray
     }
 }
 
-static void add_int(JsonBuilder *b, const char *member, gint64 v)
-{
-    json_builder_set_member_name(b, member);
-    json_builder_add_int_value(b, v);
-}
 
-static void add_double(JsonBuilder *b, const char *member, double v)
-{
-    json_builder_set_member_name(b, member);
-    if (isfinite(v))
-        json_builder_add_double_value(b, v);
-    else
-        json_builder_add_null_value(b);
-}
 
-static void add_string(JsonBuilder *b, const char *member, const char *v)
-{
-    json_builder_set_member_name(b, member);
-    json_builder_add_string_value(b, v);
-}
 
 void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
 {
@@ -945,30 +928,30 @@ void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
     for (guint i = 0; i < net->lbs->len; i++) {
         PsLb *lb = net->lbs->pdata[i];
         json_builder_begin_object(b);
-        add_string(b, "name", lb->name);
-        add_string(b, "mode", lb->proxy ? "proxy" : "l4");
-        add_string(b, "algorithm", sim_section_text(lb->section, "algorithm"));
-        add_string(b, "proxy_host", lb->host ? lb->host->name : "");
-        add_int(b, "frontend_connections", lb->frontend->value);
-        add_double(b, "frontend_per_s", lb->frontend->value / duration_s);
-        add_int(b, "peak_flows", lb->flows->max);
-        add_int(b, "syn_drops", lb->front->syn_drops->value);
+        ps_json_string(b, "name", lb->name);
+        ps_json_string(b, "mode", lb->proxy ? "proxy" : "l4");
+        ps_json_string(b, "algorithm", sim_section_text(lb->section, "algorithm"));
+        ps_json_string(b, "proxy_host", lb->host ? lb->host->name : "");
+        ps_json_int(b, "frontend_connections", lb->frontend->value);
+        ps_json_double(b, "frontend_per_s", lb->frontend->value / duration_s);
+        ps_json_int(b, "peak_flows", lb->flows->max);
+        ps_json_int(b, "syn_drops", lb->front->syn_drops->value);
         json_builder_set_member_name(b, "refused");
         json_builder_begin_object(b);
-        add_int(b, "no_backend", lb->drops[PS_LB_DROP_NO_BACKEND]->value);
-        add_int(b, "backend_failed", lb->drops[PS_LB_DROP_BACKEND_FAILED]->value);
+        ps_json_int(b, "no_backend", lb->drops[PS_LB_DROP_NO_BACKEND]->value);
+        ps_json_int(b, "backend_failed", lb->drops[PS_LB_DROP_BACKEND_FAILED]->value);
         json_builder_end_object(b);
         /* What happened: per request only for workloads with `requests`. */
-        add_string(b, "backend_per", lb->forwarding ? "request" : "connection");
-        add_int(b, "http_502", lb->http_502->value);
+        ps_json_string(b, "backend_per", lb->forwarding ? "request" : "connection");
+        ps_json_int(b, "http_502", lb->http_502->value);
         gint64 opened = lb->backend_opened->value, reused = lb->backend_reused->value;
-        add_int(b, "backend_connections_opened", opened);
-        add_int(b, "backend_reused", reused);
-        add_double(b, "reuse_ratio", opened + reused ? (double)reused / (opened + reused) : 0.0);
+        ps_json_int(b, "backend_connections_opened", opened);
+        ps_json_int(b, "backend_reused", reused);
+        ps_json_double(b, "reuse_ratio", opened + reused ? (double)reused / (opened + reused) : 0.0);
         json_builder_set_member_name(b, "backend_failures_by_reason");
         json_builder_begin_object(b);
         for (int r = 0; r < PS_FAIL_N; r++)
-            add_int(b, ps_fail_reason_name((PsFailReason)r),
+            ps_json_int(b, ps_fail_reason_name((PsFailReason)r),
                     lb->backend_failures_by_reason[r]->value);
         json_builder_end_object(b);
         json_builder_set_member_name(b, "backends");
@@ -976,15 +959,15 @@ void ps_lb_summary(const PsNetwork *net, JsonBuilder *b, double duration_s)
         for (guint k = 0; k < lb->backends->len; k++) {
             PsLbBackend *be = backend_at(lb, k);
             json_builder_begin_object(b);
-            add_string(b, "server", be->server->name);
-            add_int(b, "weight", be->weight);
-            add_int(b, "chosen", be->chosen->value);
-            add_int(b, "opened", be->opened->value);
-            add_int(b, "reused", be->reused->value);
-            add_int(b, "peak_in_use", be->in_use->max);
-            add_int(b, "peak_idle", be->idle_gauge->max);
-            add_int(b, "peak_tuples_per_source", be->tuples->max);
-            add_double(b, "peak_tuple_utilization",
+            ps_json_string(b, "server", be->server->name);
+            ps_json_int(b, "weight", be->weight);
+            ps_json_int(b, "chosen", be->chosen->value);
+            ps_json_int(b, "opened", be->opened->value);
+            ps_json_int(b, "reused", be->reused->value);
+            ps_json_int(b, "peak_in_use", be->in_use->max);
+            ps_json_int(b, "peak_idle", be->idle_gauge->max);
+            ps_json_int(b, "peak_tuples_per_source", be->tuples->max);
+            ps_json_double(b, "peak_tuple_utilization",
                        be->tuple_capacity ? (double)be->tuples->max / be->tuple_capacity : 0.0);
             json_builder_set_member_name(b, "up_at_end");
             json_builder_add_boolean_value(b, ps_balancer_is_up(lb->balancer, k));

@@ -12,6 +12,7 @@
  * - an entry (a conntrack session): one connection through a mapping, with
  *   its state and timer. A mapping lives while an entry uses it. */
 #include "nat.h"
+#include "json_members.h"
 
 #include <math.h>
 #include <string.h>
@@ -1485,11 +1486,6 @@ void ps_nat_register_columns(PsNetwork *net, SimSeries *series)
     }
 }
 
-static void add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
 
 /* Client-side outcomes of the workloads through this box. */
 static void client_outcomes(const PsNetwork *net, const PsNat *nat, gint64 *timedout,
@@ -1517,36 +1513,36 @@ void ps_nat_summary(const PsNetwork *net, JsonBuilder *b)
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "name");
         json_builder_add_string_value(b, nat->name);
-        add_int(b, "addresses", nat->n_addrs);
-        add_int(b, "ports_per_address", nat->range_size);
-        add_int(b, "capacity_ports", (gint64)nat->range_size * nat->n_addrs);
-        add_int(b, "block_size", nat->block_size);
-        add_int(b, "peak_ports_in_use", nat->ports_in_use->max);
-        add_int(b, "peak_active", nat->active->max);
-        add_int(b, "peak_time_wait", nat->time_wait->max);
-        add_int(b, "peak_top_subscriber_mappings", nat->top_sub->max);
-        add_int(b, "subscribers", nat->subs->len);
-        add_int(b, "translated", nat->translated->value);
-        add_int(b, "mappings_created", nat->mappings_created->value);
-        add_int(b, "drops", nat->drops->value);
+        ps_json_int(b, "addresses", nat->n_addrs);
+        ps_json_int(b, "ports_per_address", nat->range_size);
+        ps_json_int(b, "capacity_ports", (gint64)nat->range_size * nat->n_addrs);
+        ps_json_int(b, "block_size", nat->block_size);
+        ps_json_int(b, "peak_ports_in_use", nat->ports_in_use->max);
+        ps_json_int(b, "peak_active", nat->active->max);
+        ps_json_int(b, "peak_time_wait", nat->time_wait->max);
+        ps_json_int(b, "peak_top_subscriber_mappings", nat->top_sub->max);
+        ps_json_int(b, "subscribers", nat->subs->len);
+        ps_json_int(b, "translated", nat->translated->value);
+        ps_json_int(b, "mappings_created", nat->mappings_created->value);
+        ps_json_int(b, "drops", nat->drops->value);
         json_builder_set_member_name(b, "drops_by_reason");
         json_builder_begin_object(b);
         for (int d = 0; d < PS_NAT_DROP_N; d++)
-            add_int(b, drop_names[d], nat->drop[d]->value);
+            ps_json_int(b, drop_names[d], nat->drop[d]->value);
         json_builder_end_object(b);
         json_builder_set_member_name(b, "first_drop_s");
         if (nat->first_drop == SIM_TIME_NEVER)
             json_builder_add_null_value(b);
         else
             json_builder_add_double_value(b, sim_time_to_seconds(nat->first_drop));
-        add_int(b, "reclaimed", nat->reclaimed->value);
-        add_int(b, "expired", nat->expired->value);
-        add_int(b, "expired_in_use", nat->expired_in_use->value);
+        ps_json_int(b, "reclaimed", nat->reclaimed->value);
+        ps_json_int(b, "expired", nat->expired->value);
+        ps_json_int(b, "expired_in_use", nat->expired_in_use->value);
         gint64 timedout, retx;
         client_outcomes(net, nat, &timedout, &retx);
-        add_int(b, "client_etimedout", timedout);
-        add_int(b, "client_late_successes", nat->late_successes->value);
-        add_int(b, "client_syn_retransmits", retx);
+        ps_json_int(b, "client_etimedout", timedout);
+        ps_json_int(b, "client_late_successes", nat->late_successes->value);
+        ps_json_int(b, "client_syn_retransmits", retx);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

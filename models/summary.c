@@ -1,58 +1,33 @@
 /* summary.json: what a planner reads first and what a CI gates on. */
 #include "network_internal.h"
+#include "json_members.h"
 #include "lb.h"
 #include "nat.h"
 
 #include <math.h>
 
-static void add_time_or_null(JsonBuilder *b, const char *member, SimTime t)
-{
-    json_builder_set_member_name(b, member);
-    if (t == SIM_TIME_NEVER)
-        json_builder_add_null_value(b);
-    else
-        json_builder_add_double_value(b, sim_time_to_seconds(t));
-}
 
-static void add_int(JsonBuilder *b, const char *member, gint64 v)
-{
-    json_builder_set_member_name(b, member);
-    json_builder_add_int_value(b, v);
-}
 
-static void add_double(JsonBuilder *b, const char *member, double v)
-{
-    json_builder_set_member_name(b, member);
-    if (isfinite(v))
-        json_builder_add_double_value(b, v);
-    else
-        json_builder_add_null_value(b);
-}
 
-static void add_string(JsonBuilder *b, const char *member, const char *v)
-{
-    json_builder_set_member_name(b, member);
-    json_builder_add_string_value(b, v);
-}
 
 /* Attempts, outcomes and load of one entity. */
 static void add_outcomes(JsonBuilder *b, const PsMetrics *m, double duration_s)
 {
     gint64 attempts = m->attempts->value;
-    add_int(b, "attempts", attempts);
-    add_int(b, "successes", m->successes->value);
-    add_int(b, "failures", m->failures->value);
-    add_double(b, "failure_ratio", attempts ? (double)m->failures->value / attempts : 0.0);
+    ps_json_int(b, "attempts", attempts);
+    ps_json_int(b, "successes", m->successes->value);
+    ps_json_int(b, "failures", m->failures->value);
+    ps_json_double(b, "failure_ratio", attempts ? (double)m->failures->value / attempts : 0.0);
     json_builder_set_member_name(b, "failures_by_reason");
     json_builder_begin_object(b);
     for (int r = 0; r < PS_FAIL_N; r++)
-        add_int(b, ps_fail_reason_name((PsFailReason)r), m->by_reason[r]->value);
+        ps_json_int(b, ps_fail_reason_name((PsFailReason)r), m->by_reason[r]->value);
     json_builder_end_object(b);
-    add_time_or_null(b, "first_failure_s", m->first_failure);
-    add_double(b, "offered_per_s", attempts / duration_s);
-    add_double(b, "carried_per_s", m->successes->value / duration_s);
+    ps_json_time(b, "first_failure_s", m->first_failure);
+    ps_json_double(b, "offered_per_s", attempts / duration_s);
+    ps_json_double(b, "carried_per_s", m->successes->value / duration_s);
     gint64 allocs = m->allocations->value;
-    add_double(b, "mean_probes_per_allocation",
+    ps_json_double(b, "mean_probes_per_allocation",
                allocs ? (double)m->probes->value / allocs : NAN);
 }
 
@@ -62,22 +37,22 @@ static void add_pool(JsonBuilder *b, const PsPool *pool, guint n_dests, SimTime 
     char abuf[SIM_ADDRESS_STRLEN];
     guint capacity = ps_pool_capacity(pool->ports);
     json_builder_begin_object(b);
-    add_string(b, "address", sim_address_format(&pool->address, abuf));
-    add_int(b, "capacity_ports", capacity);
-    add_int(b, "destinations", n_dests);
-    add_int(b, "capacity_tuples", (gint64)capacity * n_dests);
-    add_int(b, "peak_ports_in_use", pool->m.ports_in_use->max);
-    add_time_or_null(b, "peak_ports_in_use_at_s",
+    ps_json_string(b, "address", sim_address_format(&pool->address, abuf));
+    ps_json_int(b, "capacity_ports", capacity);
+    ps_json_int(b, "destinations", n_dests);
+    ps_json_int(b, "capacity_tuples", (gint64)capacity * n_dests);
+    ps_json_int(b, "peak_ports_in_use", pool->m.ports_in_use->max);
+    ps_json_time(b, "peak_ports_in_use_at_s",
                      pool->m.ports_in_use->max > 0 ? pool->m.ports_in_use->max_at
                                                    : SIM_TIME_NEVER);
-    add_double(b, "peak_port_utilization", capacity ? (double)pool->m.ports_in_use->max / capacity
+    ps_json_double(b, "peak_port_utilization", capacity ? (double)pool->m.ports_in_use->max / capacity
                                                     : NAN);
-    add_int(b, "peak_active_tuples", pool->m.active->max);
-    add_int(b, "peak_time_wait_tuples", pool->m.time_wait->max);
-    add_double(b, "mean_ports_in_use", sim_gauge_mean(pool->m.ports_in_use, end));
+    ps_json_int(b, "peak_active_tuples", pool->m.active->max);
+    ps_json_int(b, "peak_time_wait_tuples", pool->m.time_wait->max);
+    ps_json_double(b, "mean_ports_in_use", sim_gauge_mean(pool->m.ports_in_use, end));
     add_outcomes(b, &pool->m, duration_s);
-    add_double(b, "p99_probes_per_allocation", sim_histogram_quantile(pool->probe_hist, 0.99));
-    add_double(b, "max_probes_per_allocation", sim_histogram_count(pool->probe_hist)
+    ps_json_double(b, "p99_probes_per_allocation", sim_histogram_quantile(pool->probe_hist, 0.99));
+    ps_json_double(b, "max_probes_per_allocation", sim_histogram_count(pool->probe_hist)
                                                    ? sim_histogram_max(pool->probe_hist)
                                                    : NAN);
     json_builder_end_object(b);
@@ -98,20 +73,20 @@ static void add_monitor(JsonBuilder *b, const PsMonitor *m)
 {
     char abuf[SIM_ADDRESS_STRLEN];
     json_builder_begin_object(b);
-    add_string(b, "name", m->name);
-    add_string(b, "host", m->host->name);
-    add_double(b, "utilization", m->utilization);
-    add_time_or_null(b, "first_alert_s", m->first_alert);
-    add_time_or_null(b, "first_failure_s", m->host->m.first_failure);
+    ps_json_string(b, "name", m->name);
+    ps_json_string(b, "host", m->host->name);
+    ps_json_double(b, "utilization", m->utilization);
+    ps_json_time(b, "first_alert_s", m->first_alert);
+    ps_json_time(b, "first_failure_s", m->host->m.first_failure);
     add_lead(b, m->first_alert, m->host->m.first_failure);
     json_builder_set_member_name(b, "alerts");
     json_builder_begin_array(b);
     for (guint i = 0; i < m->alerts->len; i++) {
         const PsMonitorAlert *a = &g_array_index(m->alerts, PsMonitorAlert, i);
         json_builder_begin_object(b);
-        add_string(b, "address", sim_address_format(&a->pool->address, abuf));
-        add_time_or_null(b, "alert_s", a->at);
-        add_time_or_null(b, "first_failure_s", a->pool->m.first_failure);
+        ps_json_string(b, "address", sim_address_format(&a->pool->address, abuf));
+        ps_json_time(b, "alert_s", a->at);
+        ps_json_time(b, "first_failure_s", a->pool->m.first_failure);
         add_lead(b, a->at, a->pool->m.first_failure);
         json_builder_end_object(b);
     }
@@ -125,13 +100,13 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     SimSection *sc = sim_scenario_find(net->scenario, "scenario", NULL);
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    add_string(b, "portsim_version", PORTSIM_VERSION);
-    add_string(b, "scenario", sim_section_has(sc, "name") ? sim_section_text(sc, "name") : "");
-    add_int(b, "seed", sim_section_int(sc, "seed"));
-    add_double(b, "duration_s", duration_s);
+    ps_json_string(b, "portsim_version", PORTSIM_VERSION);
+    ps_json_string(b, "scenario", sim_section_has(sc, "name") ? sim_section_text(sc, "name") : "");
+    ps_json_int(b, "seed", sim_section_int(sc, "seed"));
+    ps_json_double(b, "duration_s", duration_s);
     json_builder_set_member_name(b, "complete");
     json_builder_add_boolean_value(b, complete);
-    add_int(b, "events", (gint64)sim_engine_events_run(net->engine));
+    ps_json_int(b, "events", (gint64)sim_engine_events_run(net->engine));
 
     json_builder_set_member_name(b, "overall");
     json_builder_begin_object(b);
@@ -143,22 +118,22 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     for (guint i = 0; i < net->hosts->len; i++) {
         const PsHost *h = net->hosts->pdata[i];
         json_builder_begin_object(b);
-        add_string(b, "name", h->name);
-        add_string(b, "allocator", h->allocator_name);
+        ps_json_string(b, "name", h->name);
+        ps_json_string(b, "allocator", h->allocator_name);
         g_autofree char *range = g_strdup_printf("%lld-%lld", (long long)h->range.lo,
                                                  (long long)h->range.hi);
-        add_string(b, "ephemeral_range", range);
-        add_double(b, "time_wait_s", sim_time_to_seconds(h->time_wait));
-        add_int(b, "addresses", h->n_addresses);
+        ps_json_string(b, "ephemeral_range", range);
+        ps_json_double(b, "time_wait_s", sim_time_to_seconds(h->time_wait));
+        ps_json_int(b, "addresses", h->n_addresses);
         /* Pools are listed once used: hosts with many addresses build them
          * lazily. */
-        add_int(b, "pools_created", h->pools->len);
-        add_int(b, "tw_recycled", h->tw_recycled->value);
-        add_int(b, "tw_overflow", h->tw_overflow->value);
-        add_int(b, "listener_conflicts", h->listener_conflicts->value);
-        add_int(b, "peak_ports_in_use", h->m.ports_in_use->max);
-        add_int(b, "peak_active_tuples", h->m.active->max);
-        add_int(b, "peak_time_wait_tuples", h->m.time_wait->max);
+        ps_json_int(b, "pools_created", h->pools->len);
+        ps_json_int(b, "tw_recycled", h->tw_recycled->value);
+        ps_json_int(b, "tw_overflow", h->tw_overflow->value);
+        ps_json_int(b, "listener_conflicts", h->listener_conflicts->value);
+        ps_json_int(b, "peak_ports_in_use", h->m.ports_in_use->max);
+        ps_json_int(b, "peak_active_tuples", h->m.active->max);
+        ps_json_int(b, "peak_time_wait_tuples", h->m.time_wait->max);
         add_outcomes(b, &h->m, duration_s);
         json_builder_set_member_name(b, "pools");
         json_builder_begin_array(b);
@@ -174,17 +149,17 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     for (guint i = 0; i < net->servers->len; i++) {
         const PsServer *s = net->servers->pdata[i];
         json_builder_begin_object(b);
-        add_string(b, "name", s->name);
-        add_int(b, "endpoints", s->endpoints->len);
-        add_int(b, "peak_connections", s->established->max);
-        add_int(b, "peak_time_wait", s->time_wait_gauge->max);
-        add_int(b, "tw_recycled", s->tw_recycled->value);
-        add_int(b, "syn_drops", s->syn_drops->value); /* backlog full */
+        ps_json_string(b, "name", s->name);
+        ps_json_int(b, "endpoints", s->endpoints->len);
+        ps_json_int(b, "peak_connections", s->established->max);
+        ps_json_int(b, "peak_time_wait", s->time_wait_gauge->max);
+        ps_json_int(b, "tw_recycled", s->tw_recycled->value);
+        ps_json_int(b, "syn_drops", s->syn_drops->value); /* backlog full */
         if (s->accept_wait) { /* max_connections: waits in the accept queue */
             guint64 n = sim_histogram_count(s->accept_wait);
-            add_int(b, "accept_waits", (gint64)n);
-            add_double(b, "accept_wait_mean_s", n ? sim_histogram_mean(s->accept_wait) : 0.0);
-            add_double(b, "accept_wait_max_s", n ? sim_histogram_max(s->accept_wait) : 0.0);
+            ps_json_int(b, "accept_waits", (gint64)n);
+            ps_json_double(b, "accept_wait_mean_s", n ? sim_histogram_mean(s->accept_wait) : 0.0);
+            ps_json_double(b, "accept_wait_max_s", n ? sim_histogram_max(s->accept_wait) : 0.0);
         }
         json_builder_end_object(b);
     }
@@ -196,11 +171,11 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     for (guint i = 0; i < net->listeners->len; i++) {
         const PsListener *l = net->listeners->pdata[i];
         json_builder_begin_object(b);
-        add_string(b, "name", l->name);
-        add_string(b, "host", l->host->name);
-        add_int(b, "port", l->port);
-        add_double(b, "at_s", sim_time_to_seconds(l->at));
-        add_string(b, "result", l->refused ? "EADDRINUSE" : "bound");
+        ps_json_string(b, "name", l->name);
+        ps_json_string(b, "host", l->host->name);
+        ps_json_int(b, "port", l->port);
+        ps_json_double(b, "at_s", sim_time_to_seconds(l->at));
+        ps_json_string(b, "result", l->refused ? "EADDRINUSE" : "bound");
         json_builder_set_member_name(b, "reserved");
         json_builder_add_boolean_value(b, l->reserved);
         json_builder_end_object(b);
@@ -220,22 +195,22 @@ JsonNode *ps_network_summary(const PsNetwork *net, SimTime duration, gboolean co
     for (guint i = 0; i < net->workloads->len; i++) {
         const PsWorkload *w = net->workloads->pdata[i];
         json_builder_begin_object(b);
-        add_string(b, "name", w->name);
-        add_string(b, "host", w->host->name);
-        add_string(b, "target", w->server->name);
+        ps_json_string(b, "name", w->name);
+        ps_json_string(b, "host", w->host->name);
+        ps_json_string(b, "target", w->server->name);
         if (w->arrival)
-            add_double(b, "expected_attempts", ps_arrival_expected(w->arrival));
+            ps_json_double(b, "expected_attempts", ps_arrival_expected(w->arrival));
         else
-            add_int(b, "users_loops", w->loops);
+            ps_json_int(b, "users_loops", w->loops);
         add_outcomes(b, &w->m, duration_s);
-        add_int(b, "syn_retransmits", w->syn_retransmits->value);
+        ps_json_int(b, "syn_retransmits", w->syn_retransmits->value);
         /* Demand: requests (first attempts) against what the network saw. */
-        add_int(b, "offered", w->offered->value);
-        add_int(b, "retried", w->retried->value);
-        add_int(b, "unique_demand", w->offered->value);
-        add_int(b, "gave_up", w->gave_up->value);
-        add_int(b, "requests_served", w->requests_served->value);
-        add_double(b, "amplification",
+        ps_json_int(b, "offered", w->offered->value);
+        ps_json_int(b, "retried", w->retried->value);
+        ps_json_int(b, "unique_demand", w->offered->value);
+        ps_json_int(b, "gave_up", w->gave_up->value);
+        ps_json_int(b, "requests_served", w->requests_served->value);
+        ps_json_double(b, "amplification",
                    w->offered->value ? (double)(w->offered->value + w->retried->value) /
                                            (double)w->offered->value
                                      : 0.0);
