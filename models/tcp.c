@@ -669,7 +669,7 @@ static void close_after(PsNetwork *net, const PsConn *c, uint32_t id, SimTime af
     SimHandler h = client_side ? client_closes : server_closes;
     SimTime t = now(net);
     uint32_t cls = c->wl->close_class;
-    if (cls && after >= 0 && after <= SIM_TIME_NEVER - t)
+    if (cls && after >= 0 && after <= SIM_TIME_NEVER - t && ps_close_compact())
         sim_engine_at_compact(net->engine, t + after, client_side ? cls : cls ^ (1u << 30), h,
                               net, id);
     else

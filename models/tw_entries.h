@@ -36,4 +36,10 @@ static inline PsTwEntry *ps_tw_entry_at(PsHost *h, uint32_t index)
 void ps_tw_set_fast_path(gboolean on);
 gboolean ps_tw_fast_path(void);
 
+/* Tests only: FALSE schedules every close event the general way
+ * (sim_engine_after(), a slot each) instead of on a workload's compact
+ * lane (tcp.c close_after()). */
+void ps_close_set_compact(gboolean on);
+gboolean ps_close_compact(void);
+
 #endif

@@ -330,3 +330,9 @@ size_t sim_engine_pending(const SimEngine *engine)
     g_return_val_if_fail(engine != NULL, 0);
     return sim_queue_length(engine->queue);
 }
+
+size_t sim_engine_capacity(const SimEngine *engine)
+{
+    g_return_val_if_fail(engine != NULL, 0);
+    return sim_queue_capacity(engine->queue);
+}

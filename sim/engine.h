@@ -83,5 +83,7 @@ SimRunStatus sim_engine_run(SimEngine *engine, SimTime until);
 
 uint64_t sim_engine_events_run(const SimEngine *engine);
 size_t sim_engine_pending(const SimEngine *engine);
+/* sim_queue_capacity() of its queue: events with a slot it can hold. */
+size_t sim_engine_capacity(const SimEngine *engine);
 
 #endif
