@@ -5,7 +5,7 @@
  * where the result is provably the same (tcp.c client_gets_ackfin says
  * when), the connection's TIME_WAIT moves into one of these 40-byte entries
  * in a per-host slab, its end is a compact engine event (16 bytes, see
- * sim_engine_at_compact()), and the 136-byte PsConn is recycled as soon as
+ * sim_engine_at_compact()), and the 96-byte PsConn is recycled as soon as
  * the server closes. ps_tw_set_fast_path(FALSE) keeps every TIME_WAIT on
  * the connection record, as before: tests compare the two. */
 #ifndef PS_TW_ENTRIES_H
