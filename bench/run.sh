@@ -44,8 +44,8 @@ for sc in flash-sale flash-sale-end-to-end; do
     best=""
     for i in 1 2 3; do
         rm -rf "$out/e2e"
-        /usr/bin/time -o "$out/time" -f "%e %M" "$build/portsim" run "scenarios/$sc.ini" -o "$out/e2e" -q
-        read -r wall kib <"$out/time"
+        /usr/bin/time -o "$out.time" -f "%e %M" "$build/portsim" run "scenarios/$sc.ini" -o "$out/e2e" -q
+        read -r wall kib <"$out.time"
         if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
             best=$wall best_kib=$kib
         fi
@@ -55,6 +55,7 @@ for sc in flash-sale flash-sale-end-to-end; do
     awk -v n="$sc" -v w="$best" -v c="$conns" -v e="$events" -v k="$best_kib" 'BEGIN {
         printf "%-24s %8.2f %12d %14.3g %12.3g %10.1f\n", n, w, c, c / w, e / w, k / 1024 }'
 done
+rm -rf "$out/e2e" "$out.time" # the peer section writes into $out itself
 echo
 fi
 
