@@ -657,12 +657,12 @@ static void server_gets_syn(void *ctx, uint64_t id)
     transmit_handshake(net, c, (uint32_t)id, client_gets_synack);
 }
 
-/* Closes the connection's client (or server) side `after` from now. With a
- * constant hold one workload's closes form a non-decreasing stream: a
+/* Closes the connection's client (or server) side `after` from now, as a
  * compact event (16 bytes instead of a 48-byte slot and key) at the place
  * in the run order that sim_engine_after() would give it (same time, same
- * push); a close that would go back in time takes the general way inside
- * the engine. Close events are never cancelled, which compact lanes need. */
+ * push): close events are never cancelled, so a workload's closes can go
+ * to its own lanes, FIFO while in time order (a constant hold), a heap of
+ * their own otherwise (sim_engine_at_compact_any()). */
 static void close_after(PsNetwork *net, const PsConn *c, uint32_t id, SimTime after,
                         gboolean client_side)
 {
@@ -670,8 +670,8 @@ static void close_after(PsNetwork *net, const PsConn *c, uint32_t id, SimTime af
     SimTime t = now(net);
     uint32_t cls = c->wl->close_class;
     if (cls && after >= 0 && after <= SIM_TIME_NEVER - t && ps_close_compact())
-        sim_engine_at_compact(net->engine, t + after, client_side ? cls : cls ^ (1u << 30), h,
-                              net, id);
+        sim_engine_at_compact_any(net->engine, t + after, client_side ? cls : cls ^ (1u << 30),
+                                  h, net, id);
     else
         sim_engine_after(net->engine, after, h, net, id);
 }

@@ -9,8 +9,9 @@
  * constant holds on one host, random holds, server closes, requests with
  * idle timeouts, hold 0, and [timeline] changes of hold and closer that
  * send a close back in time. A second test proves the lanes really hold
- * the events: at 20,000 open connections the queue's slots stay few with
- * the lanes, and number at least one per connection without them. */
+ * the events: at 20,000 open connections, with a constant or a random
+ * hold, the queue's slots stay few with the lanes, and number at least one
+ * per connection without them. */
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -91,8 +92,8 @@ START_TEST(test_same_order_constant_and_mixed_holds)
                     "[workload b]\nhost = c\ntarget = server s\narrival = poisson\nrate = 4/s\n"
                     "hold = const(500ms)\n",
                "two-constant-holds");
-    /* Random holds: most closes go back in time and take the general way,
-     * interleaved with the lane's. */
+    /* Random holds: most closes go back in time and take the heap lane,
+     * interleaved with the FIFO lane's. */
     check_same(HEAD "[workload a]\nhost = c\ntarget = server s\narrival = poisson\nrate = 8/s\n"
                     "hold = exp(2s)\njitter = 3ms\n",
                "random-hold");
@@ -148,15 +149,15 @@ START_TEST(test_library_scenarios)
 END_TEST
 
 /* The queue's slot capacity at the moment n connections are open. */
-static size_t capacity_at_peak(guint n, gboolean compact)
+static size_t capacity_at_peak(guint n, const char *hold, gboolean compact)
 {
     ps_close_set_compact(compact);
     g_autofree char *ini = g_strdup_printf(
         "[scenario]\nduration = 10s\nsample = 1h\n"
         "[host c]\naddresses = 10.0.0.1\nephemeral_range = 1024-65535\n"
         "[server s]\naddresses = 10.1.0.1\nports = 80\n"
-        "[workload w]\nhost = c\ntarget = server s\nrate = %u/s\nhold = const(1h)\n",
-        n);
+        "[workload w]\nhost = c\ntarget = server s\nrate = %u/s\nhold = %s\n",
+        n, hold);
     GError *error = NULL;
     SimScenario *sc = sim_scenario_load_data(schema, ini, "peak", NULL, &error);
     ck_assert_msg(sc != NULL, "%s", error ? error->message : "?");
@@ -179,12 +180,17 @@ static size_t capacity_at_peak(guint n, gboolean compact)
 START_TEST(test_open_connections_hold_no_slots)
 {
     guint n = 20000;
-    size_t general = capacity_at_peak(n, FALSE);
-    size_t compact = capacity_at_peak(n, TRUE);
-    /* Without the lanes every open connection's close needs a slot. */
-    ck_assert_uint_ge(general, n);
-    /* With them only segments in flight and the arrivals do. */
-    ck_assert_uint_lt(compact, n / 8);
+    /* A constant hold (closes in time order: the FIFO lane) and a random
+     * one (mostly out of order: the heap lane). */
+    const char *holds[] = {"const(1h)", "exp(1h)"};
+    for (guint i = 0; i < G_N_ELEMENTS(holds); i++) {
+        size_t general = capacity_at_peak(n, holds[i], FALSE);
+        size_t compact = capacity_at_peak(n, holds[i], TRUE);
+        /* Without the lanes every open connection's close needs a slot. */
+        ck_assert_uint_ge(general, n);
+        /* With them only segments in flight and the arrivals do. */
+        ck_assert_msg(compact < n / 8, "hold %s: capacity %zu", holds[i], compact);
+    }
 }
 END_TEST
 
