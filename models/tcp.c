@@ -662,14 +662,16 @@ static void server_gets_syn(void *ctx, uint64_t id)
  * in the run order that sim_engine_after() would give it (same time, same
  * push): close events are never cancelled, so a workload's closes can go
  * to its own lanes, FIFO while in time order (a constant hold), a heap of
- * their own otherwise (sim_engine_at_compact_any()). */
+ * their own otherwise (sim_engine_at_compact_any()). A close at the current
+ * instant (hold 0) stays on the engine's now lane: it is gone at once, and
+ * lanes are few (16), so it should not take one from a host's TIME_WAIT. */
 static void close_after(PsNetwork *net, const PsConn *c, uint32_t id, SimTime after,
                         gboolean client_side)
 {
     SimHandler h = client_side ? client_closes : server_closes;
     SimTime t = now(net);
     uint32_t cls = c->wl->close_class;
-    if (cls && after >= 0 && after <= SIM_TIME_NEVER - t && ps_close_compact())
+    if (cls && after > 0 && after <= SIM_TIME_NEVER - t && ps_close_compact())
         sim_engine_at_compact_any(net->engine, t + after, client_side ? cls : cls ^ (1u << 30),
                                   h, net, id);
     else

@@ -97,9 +97,12 @@ START_TEST(test_same_order_constant_and_mixed_holds)
     check_same(HEAD "[workload a]\nhost = c\ntarget = server s\narrival = poisson\nrate = 8/s\n"
                     "hold = exp(2s)\njitter = 3ms\n",
                "random-hold");
-    /* Hold 0: every close is at the current instant. */
+    /* Hold 0: closes at the current instant stay on the now lane, beside
+     * the others' compact ones. */
     check_same(HEAD "[workload a]\nhost = c\ntarget = server s\narrival = poisson\nrate = 8/s\n"
-                    "hold = 0s\n",
+                    "hold = 0s\n"
+                    "[workload b]\nhost = c\ntarget = server s\narrival = poisson\nrate = 3/s\n"
+                    "hold = exp(200ms)\n",
                "hold-zero");
 }
 END_TEST
