@@ -505,6 +505,7 @@ static PsWorkload *workload_new(PsNetwork *net, SimSection *sec, SimTime duratio
     w->server = find_by_section(net->servers, sim_section_reference(sec, "target"));
     w->nat = ps_nat_for_workload(net, sec, w->host ? w->host->section : NULL);
     w->udp = g_strcmp0(sim_section_text(sec, "protocol"), "udp") == 0;
+    w->close_class = PS_CLOSE_CLASS_BASE + net->workloads->len;
     ps_metrics_init(&w->m, sim_engine_stats(net->engine), w->name);
     w->syn_retransmits = counter(sim_engine_stats(net->engine), w->name, "syn_retransmits");
     w->offered = counter(sim_engine_stats(net->engine), w->name, "offered");

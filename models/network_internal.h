@@ -188,7 +188,11 @@ typedef struct {
     PsLb *lb; /* the internal workload of a proxy's backend connections */
     PsNat *nat; /* `via = nat NAME` (its own or its host's); NULL: none */
     gboolean udp; /* protocol = udp: one query per new source port (tcp.c) */
+    uint32_t close_class; /* engine order class of its close events (tcp.c); 0: none */
 } PsWorkload;
+
+/* Workloads' close_class values start here, above every host's order_class. */
+#define PS_CLOSE_CLASS_BASE (1u << 31)
 
 /* TCP states of one side of a connection (RFC 793 names). */
 typedef enum {
@@ -203,35 +207,51 @@ typedef enum {
     TCP_TIME_WAIT,
 } PsTcpState;
 
+/* One connection, both sides. 10^7 of them may be open at once, so the
+ * record is packed (issue 7: at most 128 bytes per established connection,
+ * close event included): no padding, states and flags in bytes and bits,
+ * and the SYN retransmission state shares its bytes with the TIME_WAIT
+ * state, since the client is never in SYN_SENT and TIME_WAIT at once. */
 typedef struct {
     PsWorkload *wl;
     PsPool *pool;
     PsServer *server;
+    guint64 serial;        /* the attempt's number in the run: traces name it */
+    SimTime owd;           /* one-way delay of this connection's path (delay + jitter) */
+    SimTime hold;          /* < 0: drawn from the workload's hold when established */
+    union {
+        struct { /* client SYN_SENT (UDP: query outstanding) */
+            SimTime syn_start;    /* when the first SYN left */
+            SimEventId syn_timer; /* armed while SYN_SENT when a SYN may go unanswered */
+        };
+        struct { /* client TIME_WAIT kept on the record */
+            SimTime tw_since;     /* when the client entered TIME_WAIT */
+            SimEventId tw_timer;  /* its expiry, cancelled on reuse */
+        };
+    };
     PsDestId dest;
     uint32_t endpoint;
-    uint16_t port;
-    uint8_t client; /* PsTcpState */
-    uint8_t server_side;
-    gboolean bound;
-    gboolean live;
-    gboolean server_tw_pending; /* recycled server TIME_WAIT, timer not yet run */
-    guint64 serial;        /* the attempt's number in the run: traces name it */
-    SimTime tw_since;      /* when the client entered TIME_WAIT */
-    SimEventId tw_timer;   /* its expiry, cancelled on reuse */
-    SimTime owd;           /* one-way delay of this connection's path (delay + jitter) */
-    SimTime syn_start;     /* when the first SYN left */
-    SimTime rto;           /* the SYN retransmission timer's current interval */
-    SimEventId syn_timer;  /* armed while SYN_SENT when a SYN may go unanswered */
-    uint16_t syn_retx;     /* SYNs retransmitted so far */
-    uint8_t inflight;      /* handshake segments not yet delivered: no reuse before */
-    SimTime hold;          /* < 0: drawn from the workload's hold when established */
     uint32_t user;         /* the closed-loop slot, or PS_OPEN_LOOP */
     uint32_t attempt;      /* 1 for a request's first attempt */
-    gboolean ended;        /* the request's end was reported (users.c) */
     uint32_t peer;         /* lb frontend: backend conn id + 1 (proxy), backend + 1 (l4) */
-    uint8_t lb_wait;       /* lb frontend: SYN_RECEIVED until the backend answers */
     uint32_t nat_entry;    /* its NAT entry + 1 (nat.c); 0: not translated */
+    uint16_t port;
+    uint16_t syn_retx;     /* SYNs retransmitted so far */
+    uint8_t client;        /* PsTcpState */
+    uint8_t server_side;
+    uint8_t inflight;      /* handshake segments not yet delivered: no reuse before */
+    uint8_t rto_doublings : 3; /* the SYN RTO: initial << this, at most TCP_RTO_MAX (tcp.c) */
+    uint8_t bound : 1;
+    uint8_t live : 1;
+    uint8_t server_tw_pending : 1; /* recycled server TIME_WAIT, timer not yet run */
+    uint8_t ended : 1;     /* the request's end was reported (users.c) */
+    uint8_t lb_wait : 1;   /* lb frontend: SYN_RECEIVED until the backend answers */
 } PsConn;
+
+/* The record is most of the memory of a run with many open connections:
+ * raise this only with a bench_memory measurement (96 + the 16-byte close
+ * event measured 112-113 bytes per established connection; issue 7: 128). */
+G_STATIC_ASSERT(sizeof(PsConn) <= 96);
 
 struct PsNetwork {
     SimEngine *engine;

@@ -412,10 +412,17 @@ static SimTime syn_budget(guint retries)
 
 static void client_syn_timer(void *ctx, uint64_t id);
 
+/* The current RTO: doubled per step from the initial, MIN(2 * rto, max)
+ * repeated, kept as a count of doublings (1 s << 7 is past the max). */
+static SimTime syn_rto(const PsConn *c)
+{
+    return MIN(SYN_RTO_INITIAL << c->rto_doublings, SYN_RTO_MAX);
+}
+
 /* Next expiry: one RTO on, or the application's connect_timeout if sooner. */
 static void syn_timer_arm(PsNetwork *net, PsConn *c, uint32_t id)
 {
-    SimTime at = now(net) + c->rto;
+    SimTime at = now(net) + syn_rto(c);
     if (c->wl->connect_timeout > 0) /* MAX: a [timeline] may have shortened it */
         at = MIN(at, MAX(c->syn_start + c->wl->connect_timeout, now(net)));
     c->syn_timer = sim_engine_at(net->engine, at, client_syn_timer, net, id);
@@ -449,8 +456,8 @@ static void client_syn_timer(void *ctx, uint64_t id)
     /* tcp_retransmit_timer(): the interval stays at the initial RTO for
      * the first tcp_syn_linear_timeouts retransmissions and one more
      * interval, then doubles. */
-    if (c->syn_retx > host->syn_linear)
-        c->rto = MIN(2 * c->rto, SYN_RTO_MAX);
+    if (c->syn_retx > host->syn_linear && c->rto_doublings < 7)
+        c->rto_doublings++;
     TRACE(net, c, id, "no SYN-ACK: SYN retransmitted (#%u)", (unsigned)c->syn_retx);
     syn_timer_arm(net, c, (uint32_t)id);
     transmit_handshake(net, c, (uint32_t)id, server_gets_syn);
@@ -573,7 +580,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
      * when a SYN may go unanswered for the initial RTO. */
     if (wl->loss > 0 || wl->connect_timeout > 0 || 2 * c->owd >= SYN_RTO_INITIAL ||
         c->server->may_drop_syn || wl->nat) {
-        c->rto = SYN_RTO_INITIAL;
+        c->rto_doublings = 0;
         syn_timer_arm(net, c, id);
     }
     transmit_handshake(net, c, id, server_gets_syn);
@@ -650,6 +657,27 @@ static void server_gets_syn(void *ctx, uint64_t id)
     transmit_handshake(net, c, (uint32_t)id, client_gets_synack);
 }
 
+/* Closes the connection's client (or server) side `after` from now, as a
+ * compact event (16 bytes instead of a 48-byte slot and key) at the place
+ * in the run order that sim_engine_after() would give it (same time, same
+ * push): close events are never cancelled, so a workload's closes can go
+ * to its own lanes, FIFO while in time order (a constant hold), a heap of
+ * their own otherwise (sim_engine_at_compact_any()). A close at the current
+ * instant (hold 0) stays on the engine's now lane: it is gone at once, and
+ * lanes are few (16), so it should not take one from a host's TIME_WAIT. */
+static void close_after(PsNetwork *net, const PsConn *c, uint32_t id, SimTime after,
+                        gboolean client_side)
+{
+    SimHandler h = client_side ? client_closes : server_closes;
+    SimTime t = now(net);
+    uint32_t cls = c->wl->close_class;
+    if (cls && after > 0 && after <= SIM_TIME_NEVER - t && ps_close_compact())
+        sim_engine_at_compact_any(net->engine, t + after, client_side ? cls : cls ^ (1u << 30),
+                                  h, net, id);
+    else
+        sim_engine_after(net->engine, after, h, net, id);
+}
+
 static SimTime hold_of(PsConn *c)
 {
     return c->hold >= 0 ? c->hold : sim_dist_sample(&c->wl->hold, &c->wl->rng);
@@ -688,9 +716,9 @@ void ps_tcp_plan_close(PsNetwork *net, uint32_t id, SimTime busy)
     if (server_first) {
         TRACE(net, c, id, "%u request%s, then the server closes after %s idle", wl->requests,
               wl->requests == 1 ? "" : "s", idle == srv ? "its idle timeout" : "hold");
-        sim_engine_after(net->engine, MAX(busy + idle - c->owd, c->owd), server_closes, net, id);
+        close_after(net, c, id, MAX(busy + idle - c->owd, c->owd), FALSE);
     } else {
-        sim_engine_after(net->engine, busy + idle, client_closes, net, id);
+        close_after(net, c, id, busy + idle, TRUE);
     }
 }
 
@@ -722,7 +750,7 @@ static void client_gets_synack(void *ctx, uint64_t id)
         return;
     }
     if (!c->wl->server_closes)
-        sim_engine_after(net->engine, hold_of(c), client_closes, net, id);
+        close_after(net, c, (uint32_t)id, hold_of(c), TRUE);
 }
 
 static void server_gets_ack(void *ctx, uint64_t id)
@@ -732,7 +760,7 @@ static void server_gets_ack(void *ctx, uint64_t id)
     /* The client may already be closing (hold 0): its FIN follows this ACK. */
     server_set(net, c, TCP_ESTABLISHED);
     if (c->wl->server_closes && !c->wl->plan_life)
-        sim_engine_after(net->engine, hold_of(c), server_closes, net, id);
+        close_after(net, c, (uint32_t)id, hold_of(c), FALSE);
 }
 
 /* --- the client closes first -------------------------------------------- */

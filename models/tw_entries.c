@@ -9,6 +9,11 @@ static gboolean fast_path = TRUE;
 void ps_tw_set_fast_path(gboolean on) { fast_path = on; }
 gboolean ps_tw_fast_path(void) { return fast_path; }
 
+static gboolean compact_close = TRUE;
+
+void ps_close_set_compact(gboolean on) { compact_close = on; }
+gboolean ps_close_compact(void) { return compact_close; }
+
 uint32_t ps_tw_entry_new(PsHost *h)
 {
     if (!h->tw_entries) {

@@ -5,7 +5,7 @@
  * where the result is provably the same (tcp.c client_gets_ackfin says
  * when), the connection's TIME_WAIT moves into one of these 40-byte entries
  * in a per-host slab, its end is a compact engine event (16 bytes, see
- * sim_engine_at_compact()), and the 136-byte PsConn is recycled as soon as
+ * sim_engine_at_compact()), and the 96-byte PsConn is recycled as soon as
  * the server closes. ps_tw_set_fast_path(FALSE) keeps every TIME_WAIT on
  * the connection record, as before: tests compare the two. */
 #ifndef PS_TW_ENTRIES_H
@@ -35,5 +35,11 @@ static inline PsTwEntry *ps_tw_entry_at(PsHost *h, uint32_t index)
 /* Tests only: FALSE keeps every TIME_WAIT on its connection record. */
 void ps_tw_set_fast_path(gboolean on);
 gboolean ps_tw_fast_path(void);
+
+/* Tests only: FALSE schedules every close event the general way
+ * (sim_engine_after(), a slot each) instead of on a workload's compact
+ * lane (tcp.c close_after()). */
+void ps_close_set_compact(gboolean on);
+gboolean ps_close_compact(void);
 
 #endif

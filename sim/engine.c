@@ -110,6 +110,17 @@ SimEventId sim_engine_at_compact(SimEngine *engine, SimTime at, uint32_t order_c
     return sim_queue_push_compact(engine->queue, at, order_class, handler, ctx, arg);
 }
 
+void sim_engine_at_compact_any(SimEngine *engine, SimTime at, uint32_t order_class,
+                               SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_if_fail(engine != NULL);
+    if (G_UNLIKELY(at < engine->now)) {
+        sim_engine_at(engine, at, handler, ctx, arg); /* reports the bug */
+        return;
+    }
+    sim_queue_push_compact_any(engine->queue, at, order_class, handler, ctx, arg);
+}
+
 SimEventId sim_engine_after(SimEngine *engine, SimTime delay, SimHandler handler, void *ctx,
                             uint64_t arg)
 {
@@ -329,4 +340,10 @@ size_t sim_engine_pending(const SimEngine *engine)
 {
     g_return_val_if_fail(engine != NULL, 0);
     return sim_queue_length(engine->queue);
+}
+
+size_t sim_engine_capacity(const SimEngine *engine)
+{
+    g_return_val_if_fail(engine != NULL, 0);
+    return sim_queue_capacity(engine->queue);
 }

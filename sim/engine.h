@@ -33,6 +33,10 @@ SimEventId sim_engine_at_ordered(SimEngine *engine, SimTime at, uint32_t order_c
  * (sim_queue_push_compact()). */
 SimEventId sim_engine_at_compact(SimEngine *engine, SimTime at, uint32_t order_class,
                                  SimHandler handler, void *ctx, uint32_t arg);
+/* As sim_engine_at_compact(), for events in any time order that are never
+ * cancelled (sim_queue_push_compact_any()). */
+void sim_engine_at_compact_any(SimEngine *engine, SimTime at, uint32_t order_class,
+                               SimHandler handler, void *ctx, uint32_t arg);
 gboolean sim_engine_cancel(SimEngine *engine, SimEventId id);
 
 /* The stream for one entity ("host shop", "workload surge"). */
@@ -83,5 +87,7 @@ SimRunStatus sim_engine_run(SimEngine *engine, SimTime until);
 
 uint64_t sim_engine_events_run(const SimEngine *engine);
 size_t sim_engine_pending(const SimEngine *engine);
+/* sim_queue_capacity() of its queue: events with a slot it can hold. */
+size_t sim_engine_capacity(const SimEngine *engine);
 
 #endif

@@ -97,6 +97,10 @@ typedef struct {
     SimTime tail_time;
     uint64_t head_pos; /* entries ever removed from the front: the head's position */
     bool compact;
+    /* A compact lane whose entries are a binary min-heap by (time, seq)
+     * in ring[0 .. count), head 0: events pushed in any time order that
+     * are never cancelled (sim_queue_push_compact_any()). */
+    bool heap;
     SimHandler handler; /* a compact lane's */
     void *ctx;
 } Lane;
@@ -468,6 +472,8 @@ static const HeapEntry *lane_front(SimQueue *q, Lane *lane)
 {
     while (lane->count) {
         HeapEntry *e = &lane->ring[lane->head];
+        if (lane->heap)
+            return e; /* never cancelled */
         if (lane->compact) {
             if (e->slot != COMPACT_DEAD)
                 return e;
@@ -574,11 +580,85 @@ SimEventId sim_queue_push_compact(SimQueue *q, SimTime time, uint32_t order_clas
            ((lane->head_pos + pos) & COMPACT_POS_MASK);
 }
 
+/* A heap lane's root is gone: the last entry fills the hole. */
+static void lane_heap_pop(SimQueue *q, Lane *lane)
+{
+    HeapEntry *h = lane->ring;
+    size_t n = --lane->count;
+    q->lane_live--;
+    if (n == 0)
+        return;
+    HeapEntry last = h[n];
+    size_t pos = 0;
+    for (;;) {
+        size_t child = 2 * pos + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && entry_before(q, h[child + 1], h[child]))
+            child++;
+        if (!entry_before(q, h[child], last))
+            break;
+        h[pos] = h[child];
+        pos = child;
+    }
+    h[pos] = last;
+}
+
+void sim_queue_push_compact_any(SimQueue *q, SimTime time, uint32_t order_class,
+                                SimHandler handler, void *ctx, uint32_t arg)
+{
+    g_return_if_fail(q != NULL && handler != NULL);
+    /* In order: the class's FIFO lane, O(1) (same key as push_compact). */
+    int index = lane_for_delay(q, INT64_MIN + (SimTime)order_class);
+    if (index >= 0) {
+        Lane *lane = &q->lanes[index];
+        if (!lane->compact && lane->count == 0 && !lane->ring) {
+            lane->compact = true;
+            lane->handler = handler;
+            lane->ctx = ctx;
+        }
+        if (lane->compact && lane->handler == handler && lane->ctx == ctx &&
+            arg != COMPACT_DEAD && time >= q->now && (!lane->count || time >= lane->tail_time)) {
+            sim_queue_push_compact(q, time, order_class, handler, ctx, arg);
+            return;
+        }
+    }
+    /* Out of order: the class's heap lane. Its keys sit between the
+     * compact lanes' (INT64_MIN + class) and push_ordered()'s (>= -2^32). */
+    index = lane_for_delay(q, INT64_MIN + ((SimTime)1 << 32) + (SimTime)order_class);
+    Lane *lane = index < 0 ? NULL : &q->lanes[index];
+    if (lane && !lane->compact && lane->count == 0 && !lane->ring) {
+        lane->compact = true;
+        lane->heap = true;
+        lane->handler = handler;
+        lane->ctx = ctx;
+    }
+    if (!lane || !lane->heap || lane->handler != handler || lane->ctx != ctx ||
+        arg == COMPACT_DEAD || time < q->now) {
+        sim_queue_push(q, time, handler, ctx, arg);
+        return;
+    }
+    if (!lane->ring || lane->count == lane->mask + 1)
+        lane_grow(lane);
+    HeapEntry e = {.time = time, .seq = take_seq(q), .slot = arg};
+    HeapEntry *h = lane->ring;
+    size_t pos = lane->count++;
+    while (pos > 0) {
+        size_t parent = (pos - 1) / 2;
+        if (!entry_before(q, e, h[parent]))
+            break;
+        h[pos] = h[parent];
+        pos = parent;
+    }
+    h[pos] = e;
+    q->lane_live++;
+}
+
 /* Cancels a compact lane's entry by its position. */
 static gboolean compact_cancel(SimQueue *q, SimEventId id)
 {
     uint64_t index = (id & ~COMPACT_ID_TAG) >> COMPACT_LANE_SHIFT;
-    if (index >= (uint64_t)q->n_lanes || !q->lanes[index].compact)
+    if (index >= (uint64_t)q->n_lanes || !q->lanes[index].compact || q->lanes[index].heap)
         return FALSE;
     Lane *lane = &q->lanes[index];
     uint64_t offset = ((id & COMPACT_POS_MASK) - lane->head_pos) & COMPACT_POS_MASK;
@@ -683,6 +763,13 @@ gboolean sim_queue_pop_until(SimQueue *q, SimTime limit, SimEvent *out)
     q->now = top.time;
     if (source >= 0) {
         Lane *lane = &q->lanes[source];
+        if (lane->heap) {
+            out->handler = lane->handler;
+            out->ctx = lane->ctx;
+            out->arg = top.slot;
+            lane_heap_pop(q, lane);
+            return TRUE;
+        }
         if (lane->compact) {
             out->handler = lane->handler;
             out->ctx = lane->ctx;

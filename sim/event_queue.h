@@ -56,6 +56,13 @@ SimEventId sim_queue_push_ordered(SimQueue *q, SimTime time, uint32_t order_clas
 SimEventId sim_queue_push_compact(SimQueue *q, SimTime time, uint32_t order_class,
                                   SimHandler handler, void *ctx, uint32_t arg);
 
+/* As sim_queue_push_compact(), for events in any time order that are never
+ * cancelled (no handle): in order they join the class's FIFO lane, out of
+ * order a heap of 16-byte entries of the class's own (a second lane), so
+ * either way no slot. Same run order as sim_queue_push(). */
+void sim_queue_push_compact_any(SimQueue *q, SimTime time, uint32_t order_class,
+                                SimHandler handler, void *ctx, uint32_t arg);
+
 /* TRUE if the event was pending and is now removed; FALSE for a stale handle. */
 gboolean sim_queue_cancel(SimQueue *q, SimEventId id);
 

@@ -149,7 +149,7 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
     GArray *stale = g_array_new(FALSE, FALSE, sizeof(SimEventId));
     SimTime clock = 0;
     uint64_t next_order = 0;
-    guint n_pops = 0, n_cancels = 0, n_stale = 0;
+    guint n_pops = 0, n_cancels = 0, n_stale = 0, n_any = 0;
 
     for (int step = 0; step < 60000; step++) {
         uint32_t op = sim_rng_below(&rng, 100);
@@ -159,12 +159,22 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
         if (op < push_share || ref->len == 0) {
             RefEvent e = { .time = clock + (SimTime)sim_rng_below(&rng, 50),
                            .order = next_order++ };
+            guint any_before = n_any;
             if (lanes && sim_rng_below(&rng, 6) == 0) {
                 /* a compact lane: mostly in order, some pushes behind its
                  * tail or with another handler, which go the general way */
                 e.time = clock + 20 - (sim_rng_below(&rng, 4) == 0 ? sim_rng_below(&rng, 15) : 0);
                 SimHandler h = sim_rng_below(&rng, 10) == 0 ? handler_a : handler_b;
                 e.id = sim_queue_push_compact(q, e.time, 5, h, NULL, (uint32_t)e.order);
+            } else if (lanes && sim_rng_below(&rng, 7) == 0) {
+                /* never-cancelled compact events in any order: the
+                 * class's FIFO lane while in order, else its heap lane;
+                 * another handler goes the general way. No handle. */
+                e.time = clock + (SimTime)sim_rng_below(&rng, 40);
+                SimHandler h = sim_rng_below(&rng, 12) == 0 ? handler_a : handler_b;
+                sim_queue_push_compact_any(q, e.time, 9, h, NULL, (uint32_t)e.order);
+                e.id = SIM_EVENT_NONE;
+                n_any++;
             } else if (lanes && sim_rng_below(&rng, 8) == 0) {
                 /* a timer wheel: now + 30 rounded up to a tick of 16 */
                 e.time = (clock + 30 + 15) / 16 * 16;
@@ -176,7 +186,7 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
             } else {
                 e.id = sim_queue_push(q, e.time, handler_b, NULL, e.order);
             }
-            REQUIRE(e.id != SIM_EVENT_NONE);
+            REQUIRE(e.id != SIM_EVENT_NONE || n_any > any_before);
             g_array_append_val(ref, e);
         } else if (op < 85) {
             guint i = ref_earliest(ref);
@@ -193,6 +203,8 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
         } else if (op < 95) {
             guint i = sim_rng_below(&rng, ref->len);
             RefEvent victim = g_array_index(ref, RefEvent, i);
+            if (victim.id == SIM_EVENT_NONE) /* pushed with no handle */
+                continue;
             REQUIRE(sim_queue_cancel(q, victim.id));
             g_array_append_val(stale, victim.id);
             g_array_remove_index_fast(ref, i);
@@ -218,6 +230,8 @@ static void check_random_operations(gboolean lanes, uint32_t seq_limit)
     ck_assert_uint_gt(n_pops, 10000);
     ck_assert_uint_gt(n_cancels, 3000);
     ck_assert_uint_gt(n_stale, 1000);
+    if (lanes)
+        ck_assert_uint_gt(n_any, 3000);
 
     g_array_free(ref, TRUE);
     g_array_free(stale, TRUE);
