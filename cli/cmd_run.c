@@ -47,6 +47,7 @@ static void render_plots(PsNetwork *net, SimEngine *engine, const char *dir, GSt
             .col_active = t->col_active,
             .col_time_wait = t->col_time_wait,
             .col_failures = t->col_failures,
+            .failures_label = t->failures_label,
             .capacity = t->capacity,
             .capacity_label = t->capacity_label,
             .first_failure_s = t->first_failure_s,

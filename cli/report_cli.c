@@ -17,9 +17,10 @@ void cli_write_report(PsRun *run, const SimScenario *scenario, JsonNode *summary
         g_autofree char *file = g_strconcat(t->name, ".svg", NULL);
         char *path = g_build_filename(dir, "plots", file, NULL);
         char *alt = g_strdup_printf("%s. %s. Stacked areas: 4-tuples of open connections and "
-                                    "in TIME_WAIT against the %s; line: failed attempts per "
-                                    "second.",
-                                    t->title, t->subtitle, t->capacity_label);
+                                    "in TIME_WAIT against the %s; line: %s.",
+                                    t->title, t->subtitle, t->capacity_label,
+                                    t->failures_label ? t->failures_label
+                                                      : "failed attempts / s");
         g_ptr_array_add(owned, path);
         g_ptr_array_add(owned, alt);
         PsReportPlot p = {path, alt};

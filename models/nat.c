@@ -1569,6 +1569,23 @@ gboolean ps_nat_pools_empty(const PsNetwork *net)
     return TRUE;
 }
 
+/* Destination endpoints the workloads through this box call (through
+ * an inner box too). */
+static guint nat_destinations(const PsNetwork *net, const PsNat *nat)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    guint n = 0;
+    for (guint i = 0; i < net->workloads->len; i++) {
+        const PsWorkload *w = net->workloads->pdata[i];
+        gboolean through = FALSE;
+        for (const PsNat *b = w->nat; b && !through; b = b->up)
+            through = b == nat;
+        if (through && w->server && g_hash_table_add(seen, w->server))
+            n += w->server->endpoints->len;
+    }
+    return n;
+}
+
 void ps_nat_plot_targets(const PsNetwork *net, GPtrArray *targets)
 {
     for (guint i = 0; i < net->nats->len; i++) {
@@ -1585,10 +1602,25 @@ void ps_nat_plot_targets(const PsNetwork *net, GPtrArray *targets)
         t->col_active = g_strconcat(nat->name, ".active", NULL);
         t->col_time_wait = g_strconcat(nat->name, ".time_wait", NULL);
         t->col_failures = g_strconcat(nat->name, ".drops_per_s", NULL);
-        t->capacity = (double)nat->range_size * nat->n_addrs;
-        t->capacity_label = g_strdup_printf("%u ports x %u address%s (per destination)",
-                                            nat->range_size, nat->n_addrs,
-                                            nat->n_addrs == 1 ? "" : "es");
+        t->failures_label = "dropped SYNs / s";
+        /* The entries the box can hold at once: per address and destination
+         * its ports, or fewer under a per-destination limit, times the
+         * destinations its clients call; the table size caps it all. */
+        guint dests = nat_destinations(net, nat);
+        gint64 per = nat->range_size;
+        if (nat->max_per_dest > 0 && nat->max_per_dest < per)
+            per = nat->max_per_dest;
+        double cap = (double)per * nat->n_addrs * MAX(dests, 1u);
+        gboolean table = nat->max_mappings > 0 && (double)nat->max_mappings < cap;
+        t->capacity = table ? (double)nat->max_mappings : cap;
+        if (table)
+            t->capacity_label = g_strdup_printf("table of %" G_GINT64_FORMAT " entries",
+                                                nat->max_mappings);
+        else
+            t->capacity_label = g_strdup_printf(
+                "%" G_GINT64_FORMAT " %s x %u address%s x %u destination%s", per,
+                per < (gint64)nat->range_size ? "per destination" : "ports", nat->n_addrs,
+                nat->n_addrs == 1 ? "" : "es", MAX(dests, 1u), dests > 1 ? "s" : "");
         t->first_failure_s =
             nat->first_drop == SIM_TIME_NEVER ? NAN : sim_time_to_seconds(nat->first_drop);
         t->mark_times = g_array_new(FALSE, FALSE, sizeof(double));

@@ -94,6 +94,7 @@ typedef struct {
     char *title;
     char *subtitle;
     char *col_active, *col_time_wait, *col_failures;
+    const char *failures_label; /* static text for the right axis; NULL: failed attempts */
     double capacity;
     char *capacity_label;
     double first_failure_s; /* NAN when none */

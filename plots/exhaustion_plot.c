@@ -179,10 +179,12 @@ static GString *build_gp(const char *name, const PlotExhaustionSpec *spec, const
         g_string_append(gp, "\nset tmargin 3\n");
     }
 
+    const char *fail_label = spec->failures_label ? spec->failures_label : "failed attempts / s";
     g_string_append(gp,
                     "set xlabel 'time (s)' offset 0,0.4\n"
-                    "set ylabel '4-tuples in use'\n"
-                    "set y2label 'failed attempts / s' tc rgb c_fail\n"
+                    "set ylabel '4-tuples in use'\n");
+    g_string_append_printf(gp, "set y2label '%s' tc rgb c_fail\n", fail_label);
+    g_string_append(gp,
                     "set xrange [tmin:tmax]\n"
                     "set yrange [0:ymax]\n"
                     "set ytics nomirror\n"
@@ -263,8 +265,9 @@ static GString *build_gp(const char *name, const PlotExhaustionSpec *spec, const
                             "title 'capacity', \\\n");
     g_string_append(gp,
                     "     '' using 1:4 axes x1y2 with lines lw 5 lc rgb 'white' notitle, \\\n"
-                    "     '' using 1:4 axes x1y2 with lines lw 2.5 lc rgb c_fail "
-                    "title 'failed attempts / s'\n"
+                    "     '' using 1:4 axes x1y2 with lines lw 2.5 lc rgb c_fail ");
+    g_string_append_printf(gp, "title '%s'\n", fail_label);
+    g_string_append(gp,
                     "\n"
                     "set terminal pngcairo size 1000,560 enhanced font 'sans,11' "
                     "background rgb 'white'\n"

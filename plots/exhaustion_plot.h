@@ -17,6 +17,7 @@ typedef struct {
     const char *col_active;    /* 4-tuples held by connecting/established connections */
     const char *col_time_wait; /* 4-tuples in TIME_WAIT */
     const char *col_failures;  /* failed attempts per second (a rate column) */
+    const char *failures_label;/* its name on the right axis; NULL: "failed attempts / s" */
     double capacity;           /* the line the stack runs into */
     const char *capacity_label;/* e.g. "capacity 28,232 ports" */
     double first_failure_s;    /* a vertical mark; NAN for none */

@@ -710,6 +710,40 @@ START_TEST(end_to_end_scenario)
 }
 END_TEST
 
+/* The NAT's plot draws the capacity that binds: AWS's 55,000 per address
+ * and destination, not the 64,512 ports; netfilter's whole range. */
+static double nat_plot_capacity(Ran *r, const char *stem)
+{
+    GPtrArray *targets = ps_network_plot_targets(ps_run_network(r->run));
+    double cap = -1;
+    for (guint i = 0; i < targets->len; i++) {
+        const PsPlotTarget *t = targets->pdata[i];
+        if (g_str_equal(t->name, stem)) {
+            cap = t->capacity;
+            ck_assert_str_eq(t->failures_label, "dropped SYNs / s");
+        }
+    }
+    g_ptr_array_free(targets, TRUE);
+    return cap;
+}
+
+START_TEST(plot_capacity_binds)
+{
+    const char *short_run[] = {"scenario.duration=1s", NULL};
+    Ran r = run_file("nat-gateway-flash-sale.ini", short_run);
+    ck_assert_double_eq(nat_plot_capacity(&r, "nat-gw"), 55000);
+    ran_free(&r);
+    const char *two[] = {"scenario.duration=1s", "nat.gw.addresses=203.0.113.1-203.0.113.2",
+                         NULL};
+    r = run_file("nat-gateway-flash-sale.ini", two);
+    ck_assert_double_eq(nat_plot_capacity(&r, "nat-gw"), 110000);
+    ran_free(&r);
+    r = run_file("linux-nat-100-ports.ini", short_run);
+    ck_assert_double_eq(nat_plot_capacity(&r, "nat-gw"), 100);
+    ran_free(&r);
+}
+END_TEST
+
 /* explain: the flash sale's 55,000 / (200 ms + 60 s) = 913.6/s, the
  * rate at which the simulated gateway's entries stop growing. */
 START_TEST(explain_nat)
@@ -1054,6 +1088,7 @@ static Suite *nat_suite(void)
     tcase_add_test(tc, deterministic_runs);
     tcase_add_test(tc, flash_sale_scenario);
     tcase_add_test(tc, end_to_end_scenario);
+    tcase_add_test(tc, plot_capacity_binds);
     tcase_add_test(tc, cgn_scenario);
     tcase_add_test(tc, linux_nat_scenario);
     tcase_add_test(tc, explain_nat);
