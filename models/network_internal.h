@@ -11,6 +11,7 @@
 #include "pcap_writer.h"
 #include "scenario.h"
 #include "trace_log.h"
+#include "tw_index.h"
 
 /* The metrics one entity (pool, host, workload) keeps. */
 typedef struct {
@@ -39,9 +40,10 @@ typedef struct {
     PsAllocator *alloc;
     PsMetrics m;
     SimHistogram *probe_hist;
-    /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> conn id + 1, for
-     * tcp_tw_reuse lookups in O(1); NULL when the host never reuses. */
-    GHashTable *tw_index;
+    /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> a record (tcp.c
+     * TW_CONN, TW_ENTRY), for tcp_tw_reuse lookups in O(1); NULL when the
+     * host never reuses. */
+    PsTwIndex *tw_index;
     /* Client 4-tuples in TIME_WAIT left out of tw_index because no lookup
      * can reach them (tcp.c client_gets_ackfin); tw_index's size plus this
      * is the pool's number of unbound TIME_WAIT 4-tuples. */
