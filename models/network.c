@@ -3,6 +3,7 @@
 #include "lb.h"
 #include "nat.h"
 #include "theory.h"
+#include "tw_entries.h"
 
 #include <math.h>
 #include <string.h>
@@ -275,6 +276,7 @@ static void host_free(PsHost *h)
     g_ptr_array_free(h->pools, TRUE);
     if (h->tw_entries)
         g_array_free(h->tw_entries, TRUE);
+    ps_tw_refs_free(h);
     if (h->monitors)
         g_ptr_array_free(h->monitors, TRUE); /* the network owns the monitors */
     ps_metrics_clear(&h->m);

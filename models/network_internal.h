@@ -86,6 +86,7 @@ struct PsHost {
     gint64 tw_count;          /* client sockets of this host in TIME_WAIT */
     GArray *tw_entries;       /* PsTwEntry slab (tw_entries.h); NULL until used */
     uint32_t tw_free;         /* its free list */
+    struct PsTwRefs *tw_refs; /* its entries' (workload, pool) pairs (tw_entries.c) */
     gboolean has_port_range;  /* local_port_range (IP_LOCAL_PORT_RANGE) */
     SimRange port_range;
     guint syn_retries;        /* net.ipv4.tcp_syn_retries */

@@ -881,7 +881,7 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
         c->inflight == 0) {
         uint32_t index = ps_tw_entry_new(host);
         PsTwEntry *e = ps_tw_entry_at(host, index);
-        *e = (PsTwEntry){.since = t, .wl = c->wl, .pool = c->pool, .dest = c->dest,
+        *e = (PsTwEntry){.since = t, .ref = ps_tw_ref(host, c->wl, c->pool), .dest = c->dest,
                          .port = c->port, .bound = (uint8_t)c->bound};
         if (c->pool->tw_index && !c->bound) {
             /* Under tcp_tw_reuse 2 only loopback 4-tuples are ever looked
@@ -941,15 +941,18 @@ static void tw_entry_ends(void *ctx, uint64_t index)
 {
     PsHost *host = ctx;
     PsTwEntry *e = ps_tw_entry_at(host, (uint32_t)index);
-    PsNetwork *net = e->wl->net;
+    PsWorkload *wl;
+    PsPool *pool;
+    ps_tw_ref_get(host, e->ref, &wl, &pool);
+    PsNetwork *net = wl->net;
     host->tw_count--;
     if (e->indexed) {
-        tw_index_remove(net, e->pool, e->dest, e->port);
-    } else if (e->pool->tw_index && !e->bound) {
-        e->pool->tw_unindexed--;
+        tw_index_remove(net, pool, e->dest, e->port);
+    } else if (pool->tw_index && !e->bound) {
+        pool->tw_unindexed--;
     }
     /* What client_release() reads of a record. */
-    PsConn c = {.wl = e->wl, .pool = e->pool, .server = e->wl->server, .dest = e->dest,
+    PsConn c = {.wl = wl, .pool = pool, .server = wl->server, .dest = e->dest,
                 .port = e->port, .bound = e->bound, .client = TCP_TIME_WAIT};
     client_release(net, &c, TRUE);
     ps_tw_entry_free(host, (uint32_t)index);
