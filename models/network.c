@@ -3,6 +3,7 @@
 #include "lb.h"
 #include "nat.h"
 #include "theory.h"
+#include "tw_entries.h"
 
 #include <math.h>
 #include <string.h>
@@ -130,7 +131,7 @@ static PsPool *pool_new(PsNetwork *net, PsHost *h, guint i, GError **error)
     g_autofree char *hist = g_strconcat(prefix, ".probes_hist", NULL);
     pool->probe_hist = sim_stats_histogram(stats, hist);
     if (h->tw_reuse != 0)
-        pool->tw_index = g_hash_table_new(ps_tw_key_hash, g_direct_equal);
+        pool->tw_index = ps_tw_index_new();
     h->pool_of[i] = pool;
     g_ptr_array_add(h->pools, pool);
     return pool;
@@ -265,8 +266,7 @@ static void host_free(PsHost *h)
         if (pool->alloc != h->shared_alloc)
             ps_allocator_free(pool->alloc);
         ps_pool_free(pool->ports);
-        if (pool->tw_index)
-            g_hash_table_destroy(pool->tw_index);
+        ps_tw_index_free(pool->tw_index);
         ps_metrics_clear(&pool->m);
         g_free(pool);
     }
@@ -276,6 +276,7 @@ static void host_free(PsHost *h)
     g_ptr_array_free(h->pools, TRUE);
     if (h->tw_entries)
         g_array_free(h->tw_entries, TRUE);
+    ps_tw_refs_free(h);
     if (h->monitors)
         g_ptr_array_free(h->monitors, TRUE); /* the network owns the monitors */
     ps_metrics_clear(&h->m);

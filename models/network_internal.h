@@ -11,6 +11,7 @@
 #include "pcap_writer.h"
 #include "scenario.h"
 #include "trace_log.h"
+#include "tw_index.h"
 
 /* The metrics one entity (pool, host, workload) keeps. */
 typedef struct {
@@ -39,9 +40,10 @@ typedef struct {
     PsAllocator *alloc;
     PsMetrics m;
     SimHistogram *probe_hist;
-    /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> conn id + 1, for
-     * tcp_tw_reuse lookups in O(1); NULL when the host never reuses. */
-    GHashTable *tw_index;
+    /* Client 4-tuples in TIME_WAIT, (dest << 16 | port) -> a record (tcp.c
+     * TW_CONN, TW_ENTRY), for tcp_tw_reuse lookups in O(1); NULL when the
+     * host never reuses. */
+    PsTwIndex *tw_index;
     /* Client 4-tuples in TIME_WAIT left out of tw_index because no lookup
      * can reach them (tcp.c client_gets_ackfin); tw_index's size plus this
      * is the pool's number of unbound TIME_WAIT 4-tuples. */
@@ -84,6 +86,7 @@ struct PsHost {
     gint64 tw_count;          /* client sockets of this host in TIME_WAIT */
     GArray *tw_entries;       /* PsTwEntry slab (tw_entries.h); NULL until used */
     uint32_t tw_free;         /* its free list */
+    struct PsTwRefs *tw_refs; /* its entries' (workload, pool) pairs (tw_entries.c) */
     gboolean has_port_range;  /* local_port_range (IP_LOCAL_PORT_RANGE) */
     SimRange port_range;
     guint syn_retries;        /* net.ipv4.tcp_syn_retries */

@@ -318,9 +318,9 @@ static gboolean is_loopback(const SimAddress *a)
     return memcmp(a->bytes, one, 16) == 0;
 }
 
-static inline gpointer tw_key(PsDestId dest, uint16_t port)
+static inline uint64_t tw_key(PsDestId dest, uint16_t port)
 {
-    return GSIZE_TO_POINTER(((gsize)dest << 16) | port);
+    return ((uint64_t)dest << 16) | port;
 }
 
 typedef struct {
@@ -334,12 +334,52 @@ typedef struct {
 #define TW_CONN(id) (((gsize)(id) + 1) << 1)
 #define TW_ENTRY(index) (((gsize)(index) << 1) | 1)
 
+/* pool->tw_index (tw_index.h) keeps no keys: they are recomputed from the
+ * record or entry a value names. */
+typedef struct {
+    PsNetwork *net;
+    PsHost *host;
+} TwKeyCtx;
+
+static uint64_t tw_key_of(const void *ctx, uint32_t v)
+{
+    const TwKeyCtx *k = ctx;
+    if (v & 1) {
+        const PsTwEntry *e = ps_tw_entry_at(k->host, v >> 1);
+        return tw_key(e->dest, e->port);
+    }
+    const PsConn *c = conn_at(k->net, (v >> 1) - 1);
+    return tw_key(c->dest, c->port);
+}
+
+static gsize tw_index_lookup(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
+{
+    TwKeyCtx k = {net, pool->host};
+    return ps_tw_index_lookup(pool->tw_index, tw_key(dest, port), tw_key_of, &k);
+}
+
+static void tw_index_insert(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port,
+                            gsize v)
+{
+    /* Values are 32-bit slots: conn ids and entry indexes below 2^31. */
+    if (v > UINT32_MAX)
+        g_error("TIME_WAIT index: record %" G_GSIZE_FORMAT " beyond 2^31", v >> 1);
+    TwKeyCtx k = {net, pool->host};
+    ps_tw_index_insert(pool->tw_index, tw_key(dest, port), (uint32_t)v, tw_key_of, &k);
+}
+
+static void tw_index_remove(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
+{
+    TwKeyCtx k = {net, pool->host};
+    ps_tw_index_remove(pool->tw_index, tw_key(dest, port), tw_key_of, &k);
+}
+
 /* tcp_twsk_unique(): a TIME_WAIT 4-tuple older than tw_reuse_delay may be
  * taken over (timestamps assumed on, as Linux defaults). Returns its
  * tw_index value, 0 when there is none to take over. */
 static gsize reusable_tw(PsNetwork *net, PsPool *pool, PsDestId dest, uint16_t port)
 {
-    gsize v = GPOINTER_TO_SIZE(g_hash_table_lookup(pool->tw_index, tw_key(dest, port)));
+    gsize v = tw_index_lookup(net, pool, dest, port);
     if (!v)
         return 0;
     SimTime since = v & 1 ? ps_tw_entry_at(pool->host, (uint32_t)(v >> 1))->since
@@ -511,7 +551,7 @@ void ps_tcp_attempt(PsNetwork *net, PsWorkload *wl, gint32 endpoint, SimTime hol
     gboolean reused = FALSE;
     int port;
     gboolean may_reuse = !exclusive && pool->tw_index &&
-                         g_hash_table_size(pool->tw_index) + pool->tw_unindexed > 0 &&
+                         ps_tw_index_size(pool->tw_index) + pool->tw_unindexed > 0 &&
                          (host->tw_reuse == 1 ||
                           (host->tw_reuse == 2 &&
                            (is_loopback(&pool->address) || is_loopback(&ep->address))));
@@ -841,7 +881,7 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
         c->inflight == 0) {
         uint32_t index = ps_tw_entry_new(host);
         PsTwEntry *e = ps_tw_entry_at(host, index);
-        *e = (PsTwEntry){.since = t, .wl = c->wl, .pool = c->pool, .dest = c->dest,
+        *e = (PsTwEntry){.since = t, .ref = ps_tw_ref(host, c->wl, c->pool), .dest = c->dest,
                          .port = c->port, .bound = (uint8_t)c->bound};
         if (c->pool->tw_index && !c->bound) {
             /* Under tcp_tw_reuse 2 only loopback 4-tuples are ever looked
@@ -851,8 +891,7 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
                 !is_loopback(&endpoint_of(c)->address)) {
                 c->pool->tw_unindexed++;
             } else {
-                g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
-                                    GSIZE_TO_POINTER(TW_ENTRY(index)));
+                tw_index_insert(net, c->pool, c->dest, c->port, TW_ENTRY(index));
                 e->indexed = TRUE;
             }
         }
@@ -865,8 +904,7 @@ static void client_gets_ackfin(void *ctx, uint64_t id)
         return;
     }
     if (c->pool->tw_index && !c->bound)
-        g_hash_table_insert(c->pool->tw_index, tw_key(c->dest, c->port),
-                            GSIZE_TO_POINTER(TW_CONN(id)));
+        tw_index_insert(net, c->pool, c->dest, c->port, TW_CONN(id));
     /* One host's TIME_WAIT ends never go back in time (fixed length, ticks
      * rounded up): a FIFO lane per host instead of the heap. */
     c->tw_timer = sim_engine_at_ordered(net->engine, end, host->order_class,
@@ -892,7 +930,7 @@ static void client_time_wait_ends(void *ctx, uint64_t id)
     host->tw_count--;
     c->tw_timer = SIM_EVENT_NONE;
     if (c->pool->tw_index && !c->bound)
-        g_hash_table_remove(c->pool->tw_index, tw_key(c->dest, c->port));
+        tw_index_remove(net, c->pool, c->dest, c->port);
     TRACE(net, c, id, "TIME_WAIT over: port released");
     client_release(net, c, TRUE);
     conn_maybe_free(net, (uint32_t)id);
@@ -903,15 +941,18 @@ static void tw_entry_ends(void *ctx, uint64_t index)
 {
     PsHost *host = ctx;
     PsTwEntry *e = ps_tw_entry_at(host, (uint32_t)index);
-    PsNetwork *net = e->wl->net;
+    PsWorkload *wl;
+    PsPool *pool;
+    ps_tw_ref_get(host, e->ref, &wl, &pool);
+    PsNetwork *net = wl->net;
     host->tw_count--;
     if (e->indexed) {
-        g_hash_table_remove(e->pool->tw_index, tw_key(e->dest, e->port));
-    } else if (e->pool->tw_index && !e->bound) {
-        e->pool->tw_unindexed--;
+        tw_index_remove(net, pool, e->dest, e->port);
+    } else if (pool->tw_index && !e->bound) {
+        pool->tw_unindexed--;
     }
     /* What client_release() reads of a record. */
-    PsConn c = {.wl = e->wl, .pool = e->pool, .server = e->wl->server, .dest = e->dest,
+    PsConn c = {.wl = wl, .pool = pool, .server = wl->server, .dest = e->dest,
                 .port = e->port, .bound = e->bound, .client = TCP_TIME_WAIT};
     client_release(net, &c, TRUE);
     ps_tw_entry_free(host, (uint32_t)index);
