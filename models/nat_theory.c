@@ -30,19 +30,6 @@ typedef struct {
     gboolean any;
 } Through;
 
-static void add_dests(GHashTable *dests, SimSection *server)
-{
-    const GArray *addrs = sim_section_addresses(server, "addresses");
-    const GArray *ports = sim_section_range_list(server, "ports");
-    for (guint a = 0; a < addrs->len; a++)
-        for (guint p = 0; p < ports->len; p++) {
-            SimRange r = g_array_index(ports, SimRange, p);
-            char abuf[SIM_ADDRESS_STRLEN];
-            sim_address_format(&g_array_index(addrs, SimAddress, a), abuf);
-            for (int64_t port = r.lo; port <= r.hi; port++)
-                g_hash_table_add(dests, g_strdup_printf("%s:%lld", abuf, (long long)port));
-        }
-}
 
 static SimSection *via_of(SimSection *wl)
 {
@@ -86,7 +73,7 @@ static void explain_nat(GString *o, const SimScenario *scenario, SimSection *nat
         if (n != nat)
             continue;
         SimSection *host = sim_section_reference(wl, "host");
-        add_dests(t.dests, sim_section_reference(wl, "target"));
+        ps_theory_add_dests(t.dests, sim_section_reference(wl, "target"));
         gboolean udp = strcmp(sim_section_text(wl, "protocol"), "udp") == 0;
         t.udp = (t.any ? t.udp : TRUE) && udp;
         t.any = TRUE;

@@ -762,19 +762,31 @@ void ps_tcp_plan_close(PsNetwork *net, uint32_t id, SimTime busy)
     }
 }
 
-static void client_gets_synack(void *ctx, uint64_t id)
+/* An answer to the client's SYN (SYN-ACK, RST) or UDP query lands: the
+ * record it pins is released, and unless the client still waits for it
+ * (a duplicate, or the client gave up) nothing more happens. When it
+ * waits, its retransmission or query timer stops: the waiting record. */
+static PsConn *answer_lands(PsNetwork *net, uint64_t id)
 {
-    PsNetwork *net = ctx;
     PsConn *c = conn_at(net, id);
     c->inflight--;
-    if (c->client != TCP_SYN_SENT) { /* a duplicate, or the client gave up */
+    if (c->client != TCP_SYN_SENT) {
         conn_maybe_free(net, (uint32_t)id);
-        return;
+        return NULL;
     }
     if (c->syn_timer != SIM_EVENT_NONE) {
         sim_engine_cancel(net->engine, c->syn_timer);
         c->syn_timer = SIM_EVENT_NONE;
     }
+    return c;
+}
+
+static void client_gets_synack(void *ctx, uint64_t id)
+{
+    PsNetwork *net = ctx;
+    PsConn *c = answer_lands(net, id);
+    if (!c)
+        return;
     c->client = TCP_ESTABLISHED;
     FOR_EACH_METRICS(c, m, m->successes->value++);
     TRACE(net, c, id, "SYN-ACK received: ESTABLISHED");
@@ -1052,16 +1064,9 @@ void ps_tcp_refuse(PsNetwork *net, uint32_t id)
 static void client_gets_rst(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
-    PsConn *c = conn_at(net, id);
-    c->inflight--;
-    if (c->client != TCP_SYN_SENT) {
-        conn_maybe_free(net, (uint32_t)id);
+    PsConn *c = answer_lands(net, id);
+    if (!c)
         return;
-    }
-    if (c->syn_timer != SIM_EVENT_NONE) {
-        sim_engine_cancel(net->engine, c->syn_timer);
-        c->syn_timer = SIM_EVENT_NONE;
-    }
     record_failure(net, c, PS_FAIL_ECONNREFUSED);
     c = conn_at(net, id);
     TRACE(net, c, id, "RST received: ECONNREFUSED from connect(); port released");
@@ -1208,14 +1213,9 @@ static void udp_server_replies(void *ctx, uint64_t id)
 static void udp_client_gets_reply(void *ctx, uint64_t id)
 {
     PsNetwork *net = ctx;
-    PsConn *c = conn_at(net, id);
-    c->inflight--;
-    if (c->client != TCP_SYN_SENT) {
-        conn_maybe_free(net, (uint32_t)id);
+    PsConn *c = answer_lands(net, id);
+    if (!c)
         return;
-    }
-    sim_engine_cancel(net->engine, c->syn_timer);
-    c->syn_timer = SIM_EVENT_NONE;
     FOR_EACH_METRICS(c, m, m->successes->value++);
     TRACE(net, c, id, "UDP answer received: socket closed, port released");
     request_end(c, TRUE);

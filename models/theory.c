@@ -349,7 +349,7 @@ static void find_step(PsHostTheory *h, const GPtrArray *flows)
     h->step_to_per_s = flow_rate(f, best, TRUE);
 }
 
-static void add_dests(GHashTable *dests, SimSection *server)
+void ps_theory_add_dests(GHashTable *dests, SimSection *server)
 {
     const GArray *addrs = sim_section_addresses(server, "addresses");
     const GArray *ports = sim_section_range_list(server, "ports");
@@ -396,7 +396,7 @@ static void proxy_flows(const SimScenario *sc, SimSection *host, double duration
             SimSection *server =
                 n >= 1 ? sim_scenario_find(sc, "server", words[n - 1]) : NULL;
             if (server)
-                add_dests(dests, server);
+                ps_theory_add_dests(dests, server);
         }
     }
 }

@@ -69,6 +69,10 @@ typedef struct {
  * freed with the array. */
 GPtrArray *ps_theory_hosts(const SimScenario *scenario);
 
+/* Adds every "address:port" endpoint of a [server] section to a set of
+ * strings (g_str_hash, owning its keys): the destinations it offers. */
+void ps_theory_add_dests(GHashTable *dests, SimSection *server);
+
 /* Whether the scenario is a single-pool loss system: one host with one
  * address, one destination, Poisson arrivals at a constant rate. Then
  * Erlang B is the exact failure ratio in steady state. */
