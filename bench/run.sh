@@ -7,14 +7,14 @@
 #   bash bench/run.sh            everything (a few minutes, ns-3 about 80 s)
 #   bash bench/run.sh --quick    small sizes only
 #   BENCH_ONLY="sweep churn" bash bench/run.sh   only those sections
-#     (hold, churn, memory, e2e, sweep, peer)
+#     (hold, churn, memory, e2e, sweep, alloc, peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=${1:-}
 build=build-release
 [ -d "$build" ] || meson setup "$build" --buildtype=release >/dev/null
 ninja -C "$build" bench/bench_hold bench/bench_churn bench/bench_memory portsim >/dev/null
-only=${BENCH_ONLY:-hold churn memory e2e sweep peer}
+only=${BENCH_ONLY:-hold churn memory e2e sweep alloc peer}
 want() { [[ " $only " == *" $1 "* ]]; }
 out=$(mktemp -d)
 
@@ -101,6 +101,41 @@ done
 rm -f "$sweep_ini"
 awk -v a="${wall[1]}" -v b="${wall[2]}" -v n="$points" 'BEGIN {
     printf "%d points x 10 replications: -j 1 %.2f s, -j 2 %.2f s, speed-up %.2fx\n", n, a, b, a / b }'
+echo
+fi
+
+if want alloc; then
+echo "== allocators: mean probes per allocation against pool utilization (allocator-shootout) =="
+# Allocator cost must grow with utilization only: one run per strategy of
+# the same workload, probes binned by ports in use (5% bins). The plot
+# (probes-vs-utilization.svg) is kept in results/bench/allocators/.
+allocs=sequential,random,random-pick,hash,double-hash,random-increments,linux
+adir=results/bench/allocators
+rm -rf "$adir"
+"$build/portsim" compare scenarios/allocator-shootout.ini --allocators "$allocs" -j 2 \
+    -o "$adir" -q
+# The .dat holds one block per allocator, in --allocators order: x mean ...
+awk -v names="$allocs" 'BEGIN {
+        n = split(names, name, ",")
+        split("22.5 47.5 72.5 87.5 97.5", want, " ")
+        printf "%-18s", "utilization %"
+        for (i = 1; i <= 5; i++) printf "%10s", want[i]
+        printf "\n"
+    }
+    /^#/ { next }
+    /^$/ { if (seen) { block++; seen = 0 } next }
+    { seen = 1; probes[block + 1, $1] = $2 }
+    END {
+        for (b = 1; b <= n; b++) {
+            printf "%-18s", name[b]
+            for (i = 1; i <= 5; i++) {
+                v = probes[b, want[i]]
+                if (v == "") printf "%10s", "-"; else printf "%10.1f", v
+            }
+            printf "\n"
+        }
+    }' "$adir/plots/probes-vs-utilization.dat"
+echo "plot: $adir/plots/probes-vs-utilization.svg"
 echo
 fi
 
