@@ -170,7 +170,9 @@ int cmd_explain(int argc, char **argv)
              "capacity K, port holding time T (handshake + hold + close + TIME_WAIT),\n"
              "the sustainable rate K / T, the load and headroom at the peak rate, the\n"
              "time of the first failure (fluid model; for a step surge\n"
-             "t0 + (K - busy at t0) / (r1 - r0)) and Erlang B blocking. Nothing is\n"
+             "t0 + (K - busy at t0) / (r1 - r0)) and Erlang B blocking; a proxy's\n"
+             "own host is listed with its backend connections. Per [nat]: external\n"
+             "capacity, entry life and the sustainable rate through it. Nothing is\n"
              "simulated: compare with `portsim run`.");
     g_option_context_set_description(
         ctx, "Examples:\n"

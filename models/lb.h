@@ -91,10 +91,6 @@ typedef enum {
 PsSynVerdict ps_lb_server_syn(PsNetwork *net, uint32_t id);
 /* After a server side changes state (c->server->lb set). */
 void ps_lb_server_state(PsNetwork *net, uint32_t id, PsTcpState old, PsTcpState state);
-/* A connection of a server with max_connections closes from one side
- * (client_side or not): TRUE when the close is put off because the
- * connection waits, or waited, in the accept queue (lb.c). */
-gboolean ps_server_defer_close(PsNetwork *net, uint32_t id, gboolean client_side);
 /* A frontend connection is established at its client: TRUE when the proxy
  * forwards each of its requests (backend_per = request) and so times its
  * requests and plans its close itself. */

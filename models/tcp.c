@@ -9,6 +9,7 @@
 #include "network_internal.h"
 #include "lb.h"
 #include "nat.h"
+#include "server_queue.h"
 #include "tw_entries.h"
 
 #include <string.h>
@@ -17,6 +18,9 @@ static PsConn *conn_at(PsNetwork *net, uint64_t id)
 {
     return &g_array_index(net->conns, PsConn, id);
 }
+
+/* The id of a record of the slab. */
+static uint32_t conn_id(PsNetwork *net, const PsConn *c) { return (uint32_t)(c - conn_at(net, 0)); }
 
 static uint32_t conn_new(PsNetwork *net)
 {
@@ -234,7 +238,7 @@ static void record_failure(PsNetwork *net, PsConn *c, PsFailReason reason)
             m->first_failure = t;
     });
     if (c->wl->lb) /* a proxy's backend connect() failed */
-        ps_lb_backend_failed(net, (uint32_t)(c - conn_at(net, 0)), reason);
+        ps_lb_backend_failed(net, conn_id(net, c), reason);
 }
 
 static void observe_port(PsNetwork *net, const PsConn *c, gboolean take)
@@ -289,8 +293,10 @@ static void server_set(PsNetwork *net, PsConn *c, PsTcpState state)
     if ((old == TCP_SYN_RECEIVED) != (state == TCP_SYN_RECEIVED))
         c->server->syn_received += state == TCP_SYN_RECEIVED ? 1 : -1;
     c->server_side = state;
-    if ((c->server->lb || c->server->max_connections > 0) && old != state)
-        ps_lb_server_state(net, (uint32_t)(c - conn_at(net, 0)), old, state);
+    if (old != state && c->server->max_connections > 0)
+        ps_server_queue_state(net, conn_id(net, c), old, state);
+    if (old != state && c->server->lb)
+        ps_lb_server_state(net, conn_id(net, c), old, state);
 }
 
 /* --- segments arriving at the server ------------------------------------ */
