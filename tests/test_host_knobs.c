@@ -9,6 +9,7 @@
 #include "network_internal.h"
 #include "run.h"
 #include "test_util.h"
+#include "run_util.h"
 
 static SimSchema *schema;
 
@@ -67,15 +68,9 @@ static void ran_free(Ran *r)
     sim_scenario_free(r->scenario);
 }
 
-static gint64 counter(Ran *r, const char *name)
-{
-    return sim_stats_counter(sim_engine_stats(ps_run_engine(r->run)), name)->value;
-}
+static gint64 counter(Ran *r, const char *name) { return ps_test_counter(r->run, name); }
 
-static SimGauge *gauge(Ran *r, const char *name)
-{
-    return sim_stats_gauge(sim_engine_stats(ps_run_engine(r->run)), name);
-}
+static SimGauge *gauge(Ran *r, const char *name) { return ps_test_gauge(r->run, name); }
 
 static PsTotals totals(Ran *r)
 {
@@ -84,14 +79,7 @@ static PsTotals totals(Ran *r)
     return t;
 }
 
-static void assert_drained(Ran *r)
-{
-    PsTotals t = totals(r);
-    ck_assert_uint_eq(t.attempts, t.successes + t.failures);
-    ck_assert_uint_eq(ps_network_live_connections(ps_run_network(r->run)), 0);
-    ck_assert(ps_network_pools_empty(ps_run_network(r->run)));
-    ck_assert_uint_eq(sim_engine_pending(ps_run_engine(r->run)), 0);
-}
+static void assert_drained(Ran *r) { ps_test_assert_drained(r->run); }
 
 /* The kernel experiment's host (linux-kernel-measured.md): 100 ports,
  * 5 connections/s, hold 0, the client closes. */

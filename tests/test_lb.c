@@ -9,6 +9,7 @@
 #include "sim_error.h"
 #include "theory.h"
 #include "test_util.h"
+#include "run_util.h"
 
 static SimSchema *schema;
 
@@ -219,24 +220,11 @@ static void ran_free(Ran *r)
     sim_scenario_free(r->scenario);
 }
 
-static gint64 counter(Ran *r, const char *name)
-{
-    return sim_stats_counter(sim_engine_stats(ps_run_engine(r->run)), name)->value;
-}
+static gint64 counter(Ran *r, const char *name) { return ps_test_counter(r->run, name); }
 
-static SimGauge *gauge(Ran *r, const char *name)
-{
-    return sim_stats_gauge(sim_engine_stats(ps_run_engine(r->run)), name);
-}
+static SimGauge *gauge(Ran *r, const char *name) { return ps_test_gauge(r->run, name); }
 
-static void assert_conserved(Ran *r)
-{
-    PsTotals t;
-    ps_network_totals(ps_run_network(r->run), &t);
-    ck_assert_uint_eq(t.attempts, t.successes + t.failures);
-    ck_assert_uint_eq(ps_network_live_connections(ps_run_network(r->run)), 0);
-    ck_assert(ps_network_pools_empty(ps_run_network(r->run)));
-}
+static void assert_conserved(Ran *r) { ps_test_assert_drained(r->run); }
 
 /* A proxy with 100 ports and an exact 60 s TIME_WAIT; clients with ports
  * to spare; tests append backends and a workload. */

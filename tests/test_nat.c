@@ -15,6 +15,7 @@
 #include "network_internal.h"
 #include "run.h"
 #include "test_util.h"
+#include "run_util.h"
 #include "pcap_writer.h"
 #include "trace_log.h"
 
@@ -49,11 +50,7 @@ static Ran run_text(const char *ini, const char *const *ov, gboolean traced)
     ck_assert(ps_run_execute(r.run));
     /* Invariant 2: every attempt ends once and everything drains, NAT
      * pools included. */
-    PsTotals t;
-    ps_network_totals(ps_run_network(r.run), &t);
-    ck_assert_uint_eq(t.attempts, t.successes + t.failures);
-    ck_assert_uint_eq(ps_network_live_connections(ps_run_network(r.run)), 0);
-    ck_assert(ps_network_pools_empty(ps_run_network(r.run)));
+    ps_test_assert_drained(r.run);
     if (log) {
         ck_assert(ps_trace_log_close(log, NULL));
         gchar *text;
@@ -82,15 +79,9 @@ static void ran_free(Ran *r)
     g_free(r->dir);
 }
 
-static gint64 count(Ran *r, const char *name)
-{
-    return sim_stats_counter(sim_engine_stats(ps_run_engine(r->run)), name)->value;
-}
+static gint64 count(Ran *r, const char *name) { return ps_test_counter(r->run, name); }
 
-static SimGauge *gauge(Ran *r, const char *name)
-{
-    return sim_stats_gauge(sim_engine_stats(ps_run_engine(r->run)), name);
-}
+static SimGauge *gauge(Ran *r, const char *name) { return ps_test_gauge(r->run, name); }
 
 /* A trace line: its time, the client's port, and the mapped port when the
  * line reports a mapping ("mapping created: ADDR:PORT"), else -1. */

@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "run.h"
 #include "test_util.h"
+#include "run_util.h"
 
 static SimSchema *schema;
 
@@ -53,30 +54,12 @@ static void ran_free(Ran *r)
     sim_scenario_free(r->scenario);
 }
 
-static gint64 counter(Ran *r, const char *name)
-{
-    return sim_stats_counter(sim_engine_stats(ps_run_engine(r->run)), name)->value;
-}
+static gint64 counter(Ran *r, const char *name) { return ps_test_counter(r->run, name); }
 
-static SimGauge *gauge(Ran *r, const char *name)
-{
-    return sim_stats_gauge(sim_engine_stats(ps_run_engine(r->run)), name);
-}
+static SimGauge *gauge(Ran *r, const char *name) { return ps_test_gauge(r->run, name); }
 
 /* Invariant 2: every attempt ends once, and everything drains. */
-static void assert_conserved(Ran *r)
-{
-    PsTotals t;
-    ps_network_totals(ps_run_network(r->run), &t);
-    ck_assert_uint_eq(t.attempts, t.successes + t.failures);
-    guint64 by_reason = 0;
-    for (int i = 0; i < PS_FAIL_N; i++)
-        by_reason += t.by_reason[i];
-    ck_assert_uint_eq(by_reason, t.failures);
-    ck_assert_uint_eq(ps_network_live_connections(ps_run_network(r->run)), 0);
-    ck_assert(ps_network_pools_empty(ps_run_network(r->run)));
-    ck_assert_uint_eq(sim_engine_pending(ps_run_engine(r->run)), 0);
-}
+static void assert_conserved(Ran *r) { ps_test_assert_drained(r->run); }
 
 /* A loopback-like host and server; tests append a [workload w]. */
 /* tcp_tw_reuse = 0: the kernel measurements ran with it (a loopback host
